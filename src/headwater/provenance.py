@@ -1,0 +1,94 @@
+"""Provenance events: what happened to each FlowFile, with NiFi's event types.
+
+Sessions build these; processors never do (they describe transit URIs and details
+through the session), so lineage cannot be forgotten.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class ProvenanceEventType(StrEnum):
+    """NiFi's provenance event types, with NiFi's meanings."""
+
+    CREATE = "CREATE"  # made from nothing inside the flow (GenerateFlowFile)
+    RECEIVE = "RECEIVE"  # data received from an outside system
+    FETCH = "FETCH"  # content of an existing FlowFile replaced by outside data
+    SEND = "SEND"  # data sent to an outside system
+    UPLOAD = "UPLOAD"  # a file uploaded to an outside system
+    REMOTE_INVOCATION = "REMOTE_INVOCATION"  # an outside system was called (no data sent)
+    DOWNLOAD = "DOWNLOAD"  # a user downloaded the content
+    DROP = "DROP"  # the FlowFile ended (auto-terminated or removed)
+    EXPIRE = "EXPIRE"  # the FlowFile aged out of a queue
+    FORK = "FORK"  # children made from one parent
+    JOIN = "JOIN"  # one child made from several parents
+    CLONE = "CLONE"  # an exact copy made
+    CONTENT_MODIFIED = "CONTENT_MODIFIED"
+    ATTRIBUTES_MODIFIED = "ATTRIBUTES_MODIFIED"
+    ROUTE = "ROUTE"  # transferred to a relationship (with a reason)
+    ADDINFO = "ADDINFO"  # more information, e.g. an alternate identifier
+    REPLAY = "REPLAY"  # a FlowFile replayed from an earlier event
+
+
+@dataclass(slots=True)
+class ProvenanceEvent:
+    """One event. ``event_id`` is assigned by the repository (-1 before).
+
+    ``attributes`` are the FlowFile's attributes after the event and
+    ``previous_attributes`` only those that changed, with their old values (absent
+    keys were added). Content is referenced by claim id, offset and size (claim 0 means
+    none); ``previous_*`` are the content before a CONTENT_MODIFIED/FETCH.
+    """
+
+    event_type: ProvenanceEventType
+    flowfile_uuid: str
+    component_id: str
+    component_type: str
+    timestamp: int  # millis since epoch
+    attributes: dict[str, str]
+    entry_date: int = 0
+    lineage_start: int = 0
+    size: int = 0
+    claim: int = 0
+    offset: int = 0
+    previous_attributes: dict[str, str] = field(default_factory=dict)
+    previous_claim: int = 0
+    previous_offset: int = 0
+    previous_size: int = 0
+    parent_uuids: tuple[str, ...] = ()
+    child_uuids: tuple[str, ...] = ()
+    relationship: str | None = None
+    details: str | None = None
+    transit_uri: str | None = None
+    source_system_flowfile_id: str | None = None
+    alternate_identifier_uri: str | None = None
+    event_duration: int = 0  # millis
+    event_id: int = -1
+
+    def to_json(self) -> dict[str, Any]:
+        """The API shape (camelCase, as NiFi's REST API names them)."""
+        return {
+            "eventId": self.event_id,
+            "eventType": str(self.event_type),
+            "eventTime": self.timestamp,
+            "flowFileUuid": self.flowfile_uuid,
+            "componentId": self.component_id,
+            "componentType": self.component_type,
+            "fileSize": self.size,
+            "entryDate": self.entry_date,
+            "lineageStartDate": self.lineage_start,
+            "attributes": self.attributes,
+            "previousAttributes": self.previous_attributes,
+            "parentUuids": list(self.parent_uuids),
+            "childUuids": list(self.child_uuids),
+            "relationship": self.relationship,
+            "details": self.details,
+            "transitUri": self.transit_uri,
+            "sourceSystemFlowFileId": self.source_system_flowfile_id,
+            "alternateIdentifierUri": self.alternate_identifier_uri,
+            "eventDuration": self.event_duration,
+            "contentAvailable": self.claim != 0,
+        }
