@@ -1,0 +1,1 @@
+"""Repositories: FlowFile, content and provenance, SQLite and claim files on disk."""
