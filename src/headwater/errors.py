@@ -6,9 +6,9 @@
     ├── ConfigurationError (also ValueError)   bad flow, property or expression, at load time;
     │   │                                      lists every problem with its path
     │   └── ExpressionError                    an Expression Language text that does not compile
-    ├── ExpressionEvaluationError              an expression that compiled but failed on a FlowFile
     ├── ProcessException                       a processor's expected failure on one FlowFile:
-    │                                          route it to `failure` with the reason
+    │   │                                      route it to `failure` with the reason
+    │   └── ExpressionEvaluationError          an expression that compiled but failed on a FlowFile
     ├── FlowFileHandlingError                  a processor misused its session (transfer of an
     │                                          unknown FlowFile, an unaccounted FlowFile at commit):
     │                                          a bug in the processor, the session rolls back
@@ -74,12 +74,12 @@ class ExpressionError(ConfigurationError):
         return f"{self.expression}\n{' ' * (self.column - 1)}^ {self.reason}"
 
 
-class ExpressionEvaluationError(HeadwaterError):
-    """An expression compiled but could not be evaluated against this FlowFile."""
-
-
 class ProcessException(HeadwaterError):
     """An expected failure on one FlowFile: route it to failure with this message."""
+
+
+class ExpressionEvaluationError(ProcessException):
+    """An expression compiled but could not be evaluated against this FlowFile."""
 
 
 class FlowFileHandlingError(HeadwaterError):

@@ -115,9 +115,10 @@ class FlowFile:
     def is_penalized(self, now: float) -> bool:
         return self.penalized_until > now
 
-    def lookup(self) -> Mapping[str, str]:
-        """Attributes plus the derived core values, as the Expression Language sees them."""
-        return AttributeView(self)
+    def lookup(self, fallback: Mapping[str, str] | None = None) -> Mapping[str, str]:
+        """Attributes plus the derived core values, as the Expression Language sees them;
+        names not found fall back to ``fallback`` (variables, the environment)."""
+        return AttributeView(self, fallback)
 
     def __repr__(self) -> str:
         return f"FlowFile(uuid={self.uuid!r}, size={self.size}, attributes={self.attributes!r})"
@@ -126,10 +127,11 @@ class FlowFile:
 class AttributeView(Mapping[str, str]):
     """A FlowFile's attributes with ``fileSize``, ``entryDate``, ``lineageStartDate`` added."""
 
-    __slots__ = ("_ff",)
+    __slots__ = ("_fallback", "_ff")
 
-    def __init__(self, flowfile: FlowFile) -> None:
+    def __init__(self, flowfile: FlowFile, fallback: Mapping[str, str] | None = None) -> None:
         self._ff = flowfile
+        self._fallback = fallback
 
     def __getitem__(self, key: str) -> str:
         value = self._ff.attributes.get(key)
@@ -141,6 +143,8 @@ class AttributeView(Mapping[str, str]):
             return str(self._ff.entry_date)
         if key == "lineageStartDate":
             return str(self._ff.lineage_start)
+        if self._fallback is not None:
+            return self._fallback[key]
         raise KeyError(key)
 
     def get(self, key: str, default: Any = None) -> Any:

@@ -1,0 +1,1 @@
+"""The flow file: YAML in git, loaded into a validated FlowDefinition."""

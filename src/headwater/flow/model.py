@@ -1,0 +1,92 @@
+"""A validated flow as plain data: what the loader produces and the engine runs.
+
+Kept close to NiFi's flow definition (processors, controller services, connections
+with back pressure and prioritizers) so that importing a NiFi or MiNiFi flow stays a
+mapping, not a rewrite. Property values here are final: parameters are substituted
+and keys are canonical property names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from headwater.processor import ControllerService, Processor
+
+
+class SchedulingStrategy(StrEnum):
+    TIMER_DRIVEN = "TIMER_DRIVEN"
+    CRON_DRIVEN = "CRON_DRIVEN"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When and how often a processor runs (NiFi's scheduling tab)."""
+
+    strategy: SchedulingStrategy = SchedulingStrategy.TIMER_DRIVEN
+    period: float = 0.0  # seconds between runs (timer-driven)
+    cron: str | None = None  # Quartz cron expression (cron-driven)
+    concurrent_tasks: int = 1
+    penalty: float = 30.0  # seconds a penalized FlowFile waits
+    yield_duration: float = 1.0  # seconds a yielded processor waits
+    batch_size: int = 1000  # upper bound a session's get_batch honours by default
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    id: str
+    type: type[ControllerService]
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProcessorDefinition:
+    id: str
+    type: type[Processor]
+    properties: dict[str, str] = field(default_factory=dict)
+    schedule: Schedule = Schedule()
+    auto_terminate: frozenset[str] = frozenset()
+    name: str | None = None
+    enabled: bool = True
+
+
+DEFAULT_BACK_PRESSURE_OBJECTS = 10_000
+DEFAULT_BACK_PRESSURE_BYTES = 1024**3
+DEFAULT_SWAP_THRESHOLD = 20_000
+
+
+@dataclass(frozen=True)
+class ConnectionDefinition:
+    """A queue from one processor's relationships to another processor."""
+
+    id: str
+    source: str
+    relationships: tuple[str, ...]
+    destination: str
+    back_pressure_objects: int = DEFAULT_BACK_PRESSURE_OBJECTS  # 0: no limit
+    back_pressure_bytes: int = DEFAULT_BACK_PRESSURE_BYTES  # 0: no limit
+    expiration: float = 0.0  # seconds; 0: never
+    prioritizers: tuple[str, ...] = ()
+    swap_threshold: int = DEFAULT_SWAP_THRESHOLD
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Engine-wide settings a flow may set under ``settings:``."""
+
+    threads: int = 4
+    administrative_yield: float = 30.0  # seconds, after a processor raised unexpectedly
+    provenance_max_age: float = 30 * 86400.0
+    provenance_max_bytes: int = 10 * 1024**3
+    content_claim_max_bytes: int = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FlowDefinition:
+    name: str
+    processors: dict[str, ProcessorDefinition]
+    connections: tuple[ConnectionDefinition, ...] = ()
+    services: dict[str, ServiceDefinition] = field(default_factory=dict)
+    parameters: dict[str, str] = field(default_factory=dict)
+    settings: EngineSettings = EngineSettings()

@@ -1,0 +1,239 @@
+"""Processors and controller services: declared properties and relationships.
+
+A component declares its properties and relationships as class attributes; that one
+declaration drives validation at load time, the generated docs and the UI. Property
+keys are the names NiFi stores in flow definitions; display names are accepted as
+aliases. Every concrete subclass registers itself by its class name, which is the
+``type`` a flow file uses.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar, Generic
+
+from typing_extensions import TypeVar
+
+from headwater.errors import ConfigurationError, Problem
+
+if TYPE_CHECKING:
+    from headwater.context import ProcessContext, ServiceContext
+    from headwater.engine.session import ProcessSession
+
+T = TypeVar("T", default=str)
+
+
+def _text(value: str) -> Any:
+    return value
+
+
+class Property(Generic[T]):
+    """A declared property. ``parse`` turns the text into the value and raises
+    ``ValueError`` with a readable message when the text is wrong; it runs at load time
+    for plain values and at evaluation time for values with Expression Language.
+    ``service`` names the controller-service class a value must refer to."""
+
+    def __init__(
+        self,
+        name: str,
+        description: str = "",
+        *,
+        default: str | None = None,
+        required: bool = False,
+        expression: bool = False,
+        parse: Callable[[str], T] = _text,
+        allowed: Sequence[str] | None = None,
+        display_name: str | None = None,
+        sensitive: bool = False,
+        service: type[ControllerService] | None = None,
+    ) -> None:
+        self.name = name
+        self.description = description
+        self.default = default
+        self.required = required
+        self.expression = expression
+        self.parse = parse
+        self.allowed = tuple(allowed) if allowed else None
+        self.display_name = display_name or name
+        self.sensitive = sensitive
+        self.service = service
+
+    def check(self, text: str) -> str | None:
+        """The problem with a plain (non-expression) value, or None."""
+        if self.allowed is not None and text not in self.allowed:
+            near = difflib.get_close_matches(text, self.allowed, n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            return f"expected one of {', '.join(self.allowed)}, got {text!r}{hint}"
+        try:
+            self.parse(text)
+        except (ValueError, TypeError, LookupError) as exc:
+            return str(exc) or f"invalid value {text!r}"
+        return None
+
+    def __repr__(self) -> str:
+        return f"Property({self.name!r})"
+
+
+@dataclass(frozen=True)
+class DynamicProperty:
+    """Declares that a component takes user-named properties (UpdateAttribute's)."""
+
+    description: str
+    expression: bool = True
+
+
+@dataclass(frozen=True)
+class Relationship:
+    name: str
+    description: str = ""
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class InputRequirement(StrEnum):
+    """NiFi's @InputRequirement: whether the processor may or must have incoming queues."""
+
+    REQUIRED = "INPUT_REQUIRED"
+    ALLOWED = "INPUT_ALLOWED"
+    FORBIDDEN = "INPUT_FORBIDDEN"
+
+
+class Component:
+    """What processors and controller services share: declared properties."""
+
+    properties: ClassVar[tuple[Property[Any], ...]] = ()
+    dynamic_property: ClassVar[DynamicProperty | None] = None
+    tags: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        found: dict[str, Property[Any]] = {}
+        for klass in reversed(cls.__mro__):
+            for value in vars(klass).values():
+                if isinstance(value, Property):
+                    found[value.name] = value
+        cls.properties = tuple(found.values())
+
+    @classmethod
+    def type_name(cls) -> str:
+        return cls.__name__
+
+    @classmethod
+    def describe(cls) -> str:
+        return (cls.__doc__ or "").strip().split("\n\n")[0]
+
+    @classmethod
+    def property_named(cls, key: str) -> Property[Any] | None:
+        """The property with this name or display name."""
+        for prop in cls.properties:
+            if key in (prop.name, prop.display_name):
+                return prop
+        return None
+
+    @classmethod
+    def custom_validate(cls, values: Mapping[str, str]) -> list[Problem]:
+        """Problems between properties that no single property can see."""
+        return []
+
+
+class Processor(Component):
+    """A processor: override ``on_trigger``; declare properties and relationships."""
+
+    relationships: ClassVar[tuple[Relationship, ...]] = ()
+    input_requirement: ClassVar[InputRequirement] = InputRequirement.ALLOWED
+    default_schedule: ClassVar[str] = "0 sec"
+    """The run schedule when the flow gives none (timer-driven period)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        found: dict[str, Relationship] = {}
+        for klass in reversed(cls.__mro__):
+            for value in vars(klass).values():
+                if isinstance(value, Relationship):
+                    found[value.name] = value
+        cls.relationships = tuple(found.values())
+        if _concrete(cls):
+            PROCESSOR_TYPES[cls.type_name()] = cls
+
+    @classmethod
+    def relationships_for(cls, values: Mapping[str, str]) -> tuple[Relationship, ...]:
+        """The relationships given these property values (RouteOnAttribute adds its own)."""
+        return cls.relationships
+
+    def on_scheduled(self, context: ProcessContext) -> None:
+        """Called once before the first trigger: compile, open, connect."""
+
+    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must implement on_trigger")
+
+    def on_stopped(self, context: ProcessContext) -> None:
+        """Called once after the last trigger has returned."""
+
+
+class ControllerService(Component):
+    """A shared service (record reader, schema registry, SSL context) enabled once."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if _concrete(cls):
+            SERVICE_TYPES[cls.type_name()] = cls
+
+    def on_enabled(self, context: ServiceContext) -> None:
+        """Called once when the service is enabled, before any processor uses it."""
+
+    def on_disabled(self) -> None:
+        """Called once when the flow stops."""
+
+
+PROCESSOR_TYPES: dict[str, type[Processor]] = {}
+"""Every concrete processor class by type name; ``_Private`` and ``Abstract*`` are not."""
+SERVICE_TYPES: dict[str, type[ControllerService]] = {}
+
+
+def _concrete(cls: type) -> bool:
+    return not cls.__name__.startswith(("_", "Abstract"))
+
+
+def processor_type(name: str) -> type[Processor]:
+    """The processor class registered under ``name``, with a suggestion when unknown."""
+    load_extensions()
+    try:
+        return PROCESSOR_TYPES[name]
+    except KeyError:
+        raise ConfigurationError([_unknown("processor type", name, PROCESSOR_TYPES)]) from None
+
+
+def service_type(name: str) -> type[ControllerService]:
+    load_extensions()
+    try:
+        return SERVICE_TYPES[name]
+    except KeyError:
+        raise ConfigurationError([_unknown("controller service type", name, SERVICE_TYPES)]) from None
+
+
+def _unknown(kind: str, name: str, known: Mapping[str, object]) -> Problem:
+    near = difflib.get_close_matches(name, list(known), n=3)
+    hint = f"did you mean {' or '.join(near)}?" if near else "see `headwater` docs for the types"
+    return Problem("", f"unknown {kind} {name!r}", hint)
+
+
+_loaded = False
+
+
+def load_extensions() -> None:
+    """Import the built-in processors and services, and any installed under the
+    ``headwater.extensions`` entry point group, so they register themselves."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    import importlib
+    from importlib.metadata import entry_points
+
+    importlib.import_module("headwater.processors")
+    for entry in entry_points(group="headwater.extensions"):
+        entry.load()
