@@ -1,0 +1,1 @@
+"""The flow engine: sessions, connections (queues, back pressure, swap) and scheduling."""
