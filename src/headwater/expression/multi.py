@@ -109,7 +109,7 @@ def _aggregate(
     delimiter: Evaluator = compiler.compile(call.args[0]).run
 
     def join(lookup: Lookup) -> str:
-        parts = [render(v) for v in values(lookup) if v is not None]
+        parts = ["" if v is None else render(v) for v in values(lookup)]
         return render(delimiter(lookup)).join(parts)
 
     return Compiled(join)
