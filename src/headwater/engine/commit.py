@@ -1,0 +1,190 @@
+"""Committing a session: resolve destinations, owe the right events, persist, queue.
+
+Order (DESIGN.md §2): the FlowFile repository transaction, then provenance, then the
+FlowFiles move to their queues, all under the repositories' commit lock; the source
+queues learn last that their FlowFiles are gone for good. Nothing is changed in
+memory before the FlowFile repository has committed, so a failure there leaves the
+session able to roll back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+from headwater.engine.queue import FlowFileQueue
+from headwater.errors import FlowFileHandlingError
+from headwater.flowfile import FlowFile, now_millis
+from headwater.provenance import ProvenanceEvent
+from headwater.provenance import ProvenanceEventType as Ev
+
+if TYPE_CHECKING:
+    from headwater.engine.session import ProcessSession
+
+REMOVED = "\0removed"
+EXPIRED = "\0expired"
+
+_CREATION = frozenset({Ev.CREATE, Ev.RECEIVE, Ev.FETCH, Ev.JOIN})
+_DESCRIBES_CONTENT = frozenset({Ev.CREATE, Ev.RECEIVE, Ev.FETCH, Ev.CONTENT_MODIFIED, Ev.JOIN})
+
+
+class Record:
+    """One FlowFile in a session: its original (None if made here) and current version."""
+
+    __slots__ = ("current", "destination", "original", "source")
+
+    def __init__(
+        self, original: FlowFile | None, current: FlowFile, source: FlowFileQueue | None
+    ) -> None:
+        self.original = original
+        self.current = current
+        self.source = source
+        self.destination: str | None = None  # relationship name; "" = back to source
+
+
+def commit_session(
+    session: ProcessSession,
+    records: Iterable[Record],
+    forks: Mapping[str, list[str]],
+    counters: Mapping[str, int],
+) -> None:
+    node = session.node
+    repos = session.repositories
+    now = now_millis()
+    component, ctype = node.id, node.type_name
+    events = list(session.provenance.events)  # cleared by the session once committed
+    described: dict[str, set[Ev]] = {}
+    for event in events:
+        described.setdefault(event.flowfile_uuid, set()).add(event.event_type)
+    children = {c for kids in forks.values() for c in kids}
+    children.update(c for e in events if e.event_type is Ev.CLONE for c in e.child_uuids)
+
+    routes: dict[FlowFileQueue, list[FlowFile]] = {}
+    deletes: list[int] = []
+    deltas: dict[int, int] = {}
+    acks: dict[FlowFileQueue, list[int]] = {}
+    final: dict[str, tuple[FlowFile, FlowFile | None]] = {}
+    owed: list[ProvenanceEvent] = []
+    removed = out_count = out_bytes = 0
+
+    def event(kind: Ev, ff: FlowFile, **extra: object) -> ProvenanceEvent:
+        return ProvenanceEvent(kind, ff.uuid, component, ctype, now, ff.attributes, **extra)  # type: ignore[arg-type]
+
+    for record in records:
+        original, ff, dest = record.original, record.current, record.destination
+        assert dest is not None
+        if original is not None and record.source is not None:
+            deletes.append(original.seq)
+            if original.claim:
+                deltas[original.claim] = deltas.get(original.claim, 0) - 1
+            ack = acks.setdefault(record.source, [0, 0])
+            ack[0] += 1
+            ack[1] += original.size
+        final[ff.uuid] = (ff, original)
+        kinds = described.get(ff.uuid, ())
+        if dest == EXPIRED:
+            owed.append(event(Ev.EXPIRE, ff, details="Expiration Threshold reached"))
+            removed += 1
+            continue
+        if original is None:
+            if ff.uuid not in children and not _CREATION.intersection(kinds):
+                owed.append(event(Ev.CREATE, ff))
+        else:
+            if ff.attributes is not original.attributes and not kinds:
+                if ff.attributes != original.attributes:
+                    owed.append(event(Ev.ATTRIBUTES_MODIFIED, ff))
+            if (ff.claim, ff.offset, ff.size) != (original.claim, original.offset, original.size):
+                if not _DESCRIBES_CONTENT.intersection(kinds):
+                    owed.append(event(Ev.CONTENT_MODIFIED, ff))
+        if dest == REMOVED:
+            owed.append(event(Ev.DROP, ff))
+            removed += 1
+            continue
+        if dest == "":
+            assert record.source is not None
+            targets = [record.source]
+        else:
+            connections = node.outgoing.get(dest)
+            if not connections:
+                if dest not in node.auto_terminated:
+                    raise FlowFileHandlingError(
+                        f"{component} transferred to {dest!r}, which is neither connected"
+                        " nor auto-terminated"
+                    )
+                owed.append(
+                    event(Ev.DROP, ff, details=f"Auto-Terminated by {dest} Relationship")
+                )
+                removed += 1
+                continue
+            targets = [c.queue for c in connections]
+        for index, queue in enumerate(targets):
+            if index == 0:
+                copy = ff.evolve() if ff is original else ff
+            else:
+                copy = FlowFile.create(ff.attributes, lineage_start=ff.lineage_start)
+                copy.claim, copy.offset, copy.size = ff.claim, ff.offset, ff.size
+                owed.append(event(Ev.CLONE, ff, child_uuids=(copy.uuid,)))
+                final[copy.uuid] = (copy, None)
+            routes.setdefault(queue, []).append(copy)
+            if copy.claim:
+                deltas[copy.claim] = deltas.get(copy.claim, 0) + 1
+            out_count += 1
+            out_bytes += copy.size
+
+    for parent, kids in forks.items():
+        if parent in final:
+            owed.append(event(Ev.FORK, final[parent][0], child_uuids=tuple(kids)))
+    events += owed
+    _describe(events, final)
+
+    flowfiles = repos.flowfiles
+    with repos.commit_lock:
+        rows = []
+        for queue, batch in routes.items():
+            for ff, seq in zip(batch, flowfiles.next_seqs(len(batch)), strict=True):
+                ff.seq = seq
+                ff.queued_at = now
+                rows.append(flowfiles.row(queue.id, ff))
+        flowfiles.commit(rows, deletes)
+        repos.content.adjust(deltas)
+        if events:
+            repos.provenance.register(events)
+        for queue, batch in routes.items():
+            queue.put_all(batch)
+    for queue, (count, size) in acks.items():
+        queue.acknowledge(count, size)
+
+    stats = node.stats
+    with node.lock:
+        stats.flowfiles_in += sum(a[0] for a in acks.values())
+        stats.bytes_in += sum(a[1] for a in acks.values())
+        stats.flowfiles_out += out_count
+        stats.bytes_out += out_bytes
+        stats.flowfiles_removed += removed
+        for name, delta in counters.items():
+            stats.counters[name] = stats.counters.get(name, 0) + delta
+
+
+def _describe(events: list[ProvenanceEvent], final: Mapping[str, tuple[FlowFile, FlowFile | None]]) -> None:
+    """Give every event the committed attributes and content of its FlowFile."""
+    deltas: dict[str, dict[str, str]] = {}
+    for event in events:
+        known = final.get(event.flowfile_uuid)
+        if known is None:
+            continue
+        ff, original = known
+        event.attributes = ff.attributes
+        event.claim, event.offset, event.size = ff.claim, ff.offset, ff.size
+        event.entry_date, event.lineage_start = ff.entry_date, ff.lineage_start
+        if original is not None:
+            event.previous_claim = original.claim
+            event.previous_offset = original.offset
+            event.previous_size = original.size
+            if original.attributes is not ff.attributes:
+                delta = deltas.get(ff.uuid)
+                if delta is None:
+                    old = original.attributes
+                    delta = deltas[ff.uuid] = {
+                        k: v for k, v in old.items() if ff.attributes.get(k) != v
+                    }
+                event.previous_attributes = delta

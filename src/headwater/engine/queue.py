@@ -1,0 +1,226 @@
+"""A connection's queue: prioritizers, penalties, expiration, back pressure, swapping.
+
+Every FlowFile in a queue is already durable in the FlowFile repository before it is
+put here, so swapping out costs nothing: past ``swap_threshold`` the queue keeps only
+a count, byte total and seq range of the FlowFiles it holds on disk, and pages them
+back in, oldest first, when the in-memory part runs low. A restart is the same move:
+every queue starts fully swapped out. (As in NiFi, prioritizers order the in-memory
+part; swapped FlowFiles come back in arrival order.)
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from itertools import count as counter
+from typing import Any
+
+from headwater.flowfile import FlowFile
+
+SwapReader = Callable[[str, int, int, int], list[FlowFile]]
+"""(queue id, first seq, last seq, limit) -> FlowFiles from the FlowFile repository."""
+
+SWAP_PAGE = 10_000
+
+
+def _priority_key(flowfile: FlowFile) -> tuple[int, int | str]:
+    value = flowfile.attributes.get("priority")
+    if value is None:
+        return (2, 0)
+    try:
+        return (0, int(value))
+    except ValueError:
+        return (1, value)
+
+
+PRIORITIZERS: dict[str, Callable[[FlowFile], Any]] = {
+    "FirstInFirstOutPrioritizer": lambda ff: (ff.queued_at, ff.seq),
+    "OldestFlowFileFirstPrioritizer": lambda ff: ff.lineage_start,
+    "NewestFlowFileFirstPrioritizer": lambda ff: -ff.lineage_start,
+    "PriorityAttributePrioritizer": _priority_key,
+}
+
+
+class FlowFileQueue:
+    """Thread-safe queue of one connection. ``in_flight`` FlowFiles (polled into a
+    session, not yet committed) still count towards back pressure, as in NiFi."""
+
+    def __init__(
+        self,
+        queue_id: str,
+        *,
+        swap_reader: SwapReader | None = None,
+        prioritizers: Sequence[str] = (),
+        back_pressure_objects: int = 10_000,
+        back_pressure_bytes: int = 1024**3,
+        expiration_ms: int = 0,
+        swap_threshold: int = 20_000,
+    ) -> None:
+        self.id = queue_id
+        self.back_pressure_objects = back_pressure_objects
+        self.back_pressure_bytes = back_pressure_bytes
+        self.expiration_ms = expiration_ms
+        self.swap_threshold = max(1, swap_threshold)
+        self._swap_reader = swap_reader
+        self._lock = threading.Lock()
+        keys = [PRIORITIZERS[name] for name in prioritizers]
+        self._ordered = not keys or prioritizers[0] == "FirstInFirstOutPrioritizer"
+        self._key: Callable[[FlowFile], Any] | None = (
+            None if self._ordered else (lambda ff: tuple(k(ff) for k in keys) + (ff.seq,))
+        )
+        self._fifo: deque[FlowFile] = deque()
+        self._heap: list[tuple[Any, int, FlowFile]] = []
+        self._tie = counter()
+        self._penalized: list[tuple[float, int, FlowFile]] = []
+        self._active_bytes = 0
+        self._swapped = 0
+        self._swapped_bytes = 0
+        self._swap_first = 0
+        self._swap_last = 0
+        self._in_flight = 0
+        self._in_flight_bytes = 0
+
+    # -- sizes -----------------------------------------------------------------------
+
+    def _active(self) -> int:
+        return len(self._fifo) + len(self._heap) + len(self._penalized)
+
+    @property
+    def count(self) -> int:
+        return self._active() + self._swapped + self._in_flight
+
+    @property
+    def bytes(self) -> int:
+        return self._active_bytes + self._swapped_bytes + self._in_flight_bytes
+
+    @property
+    def swapped(self) -> int:
+        return self._swapped
+
+    def is_full(self) -> bool:
+        """Back pressure: the source of this connection must not be scheduled."""
+        objects, size = self.back_pressure_objects, self.back_pressure_bytes
+        return bool((objects and self.count >= objects) or (size and self.bytes >= size))
+
+    def is_ready(self, now: float) -> bool:
+        """Whether a poll now could return something (not all penalized)."""
+        return bool(
+            self._fifo
+            or self._heap
+            or self._swapped
+            or (self._penalized and self._penalized[0][0] <= now)
+        )
+
+    # -- putting ---------------------------------------------------------------------
+
+    def put_all(self, flowfiles: Sequence[FlowFile]) -> None:
+        """Add committed FlowFiles (already in the repository, in seq order)."""
+        now = time.monotonic()
+        with self._lock:
+            for ff in flowfiles:
+                if self._swapped or self._active() >= self.swap_threshold:
+                    if not self._swapped:
+                        self._swap_first = ff.seq
+                    self._swapped += 1
+                    self._swapped_bytes += ff.size
+                    self._swap_last = ff.seq
+                else:
+                    self._push(ff, now)
+                    self._active_bytes += ff.size
+
+    def _push(self, ff: FlowFile, now: float = 0.0) -> None:
+        if ff.penalized_until > now:
+            heapq.heappush(self._penalized, (ff.penalized_until, next(self._tie), ff))
+        elif self._key is None:
+            self._fifo.append(ff)
+        else:
+            heapq.heappush(self._heap, (self._key(ff), next(self._tie), ff))
+
+    def restore(self, count: int, size: int, first_seq: int, last_seq: int) -> None:
+        """At start: the repository holds ``count`` FlowFiles of this queue."""
+        with self._lock:
+            self._swapped, self._swapped_bytes = count, size
+            self._swap_first, self._swap_last = first_seq, last_seq
+
+    # -- taking ----------------------------------------------------------------------
+
+    def poll(self, max_count: int, now: float, now_ms: int) -> tuple[list[FlowFile], list[FlowFile]]:
+        """Up to ``max_count`` FlowFiles ready now, and the expired ones found on the way.
+
+        Both lists are in flight until ``acknowledge`` or ``requeue``.
+        """
+        taken: list[FlowFile] = []
+        expired: list[FlowFile] = []
+        oldest = now_ms - self.expiration_ms if self.expiration_ms else 0
+        with self._lock:
+            penalized = self._penalized
+            while penalized and penalized[0][0] <= now:
+                self._push(heapq.heappop(penalized)[2], now)
+            if self._swapped and self._active() < self.swap_threshold // 2 + max_count:
+                self._swap_in()
+            fifo, heap = self._fifo, self._heap
+            while len(taken) < max_count:
+                if fifo:
+                    ff = fifo.popleft()
+                elif heap:
+                    ff = heapq.heappop(heap)[2]
+                else:
+                    break
+                self._active_bytes -= ff.size
+                if oldest and ff.entry_date < oldest:
+                    expired.append(ff)
+                else:
+                    taken.append(ff)
+            moved = len(taken) + len(expired)
+            self._in_flight += moved
+            self._in_flight_bytes += sum(ff.size for ff in taken) + sum(ff.size for ff in expired)
+        return taken, expired
+
+    def _swap_in(self) -> None:
+        if self._swap_reader is None:
+            return
+        page = self._swap_reader(self.id, self._swap_first, self._swap_last, SWAP_PAGE)
+        for ff in page:
+            self._push(ff)
+            self._active_bytes += ff.size
+        self._swapped -= len(page)
+        self._swapped_bytes -= sum(ff.size for ff in page)
+        if page:
+            self._swap_first = page[-1].seq + 1
+        if not page or self._swapped <= 0:
+            self._swapped = self._swapped_bytes = 0
+
+    def acknowledge(self, count: int, size: int) -> None:
+        """FlowFiles polled earlier have left this queue for good (session committed)."""
+        with self._lock:
+            self._in_flight -= count
+            self._in_flight_bytes -= size
+
+    def requeue(self, flowfiles: Sequence[FlowFile]) -> None:
+        """Put polled FlowFiles back (session rolled back), ahead of newer ones."""
+        now = time.monotonic()
+        with self._lock:
+            self._in_flight -= len(flowfiles)
+            self._in_flight_bytes -= sum(ff.size for ff in flowfiles)
+            if self._key is None:
+                ready = [ff for ff in flowfiles if ff.penalized_until <= now]
+                self._fifo.extendleft(reversed(ready))
+                for ff in flowfiles:
+                    if ff.penalized_until > now:
+                        self._push(ff, now)
+            else:
+                for ff in flowfiles:
+                    self._push(ff, now)
+            self._active_bytes += sum(ff.size for ff in flowfiles)
+
+    def listing(self, limit: int = 100) -> list[FlowFile]:
+        """The next FlowFiles in order (in memory only), for the queue listing API."""
+        with self._lock:
+            if self._key is None:
+                head = list(self._fifo)[:limit]
+            else:
+                head = [item[2] for item in heapq.nsmallest(limit, self._heap)]
+            return head + [item[2] for item in sorted(self._penalized)][: limit - len(head)]

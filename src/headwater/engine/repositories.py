@@ -1,0 +1,57 @@
+"""The three repositories of a data directory, opened and closed together."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from headwater.flow.model import EngineSettings
+from headwater.repository.content import ContentRepository
+from headwater.repository.flowfile import SqliteFlowFileRepository
+from headwater.repository.provenance import SqliteProvenanceRepository
+
+
+@dataclass
+class Repositories:
+    """FlowFile, content and provenance repositories under one ``--data-dir``.
+
+    ``commit_lock`` orders session commits: seq numbers, the FlowFile repository
+    transaction, provenance and the move into queues happen as one step, so queues
+    see FlowFiles in the order the repository stored them (which swapping relies on).
+    """
+
+    flowfiles: SqliteFlowFileRepository
+    content: ContentRepository
+    provenance: SqliteProvenanceRepository
+    commit_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def open(cls, data_dir: Path, settings: EngineSettings | None = None) -> Repositories:
+        settings = settings or EngineSettings()
+        data_dir = Path(data_dir)
+        return cls(
+            SqliteFlowFileRepository(data_dir / "flowfile_repository"),
+            ContentRepository(
+                data_dir / "content_repository", claim_max_bytes=settings.content_claim_max_bytes
+            ),
+            SqliteProvenanceRepository(
+                data_dir / "provenance_repository",
+                max_age_seconds=settings.provenance_max_age,
+                max_bytes=settings.provenance_max_bytes,
+            ),
+        )
+
+    def restore_claim_counts(self) -> None:
+        self.content.restore_counts(self.flowfiles.claim_counts())
+
+    def maintain(self) -> tuple[int, int]:
+        """Apply provenance retention, then reclaim content nothing points at."""
+        events = self.provenance.apply_retention()
+        claims = self.content.reclaim(self.provenance.referenced_claims)
+        return events, claims
+
+    def close(self) -> None:
+        self.content.close()
+        self.flowfiles.close()
+        self.provenance.close()

@@ -1,0 +1,257 @@
+"""The content repository: append-only claim files shared by many FlowFiles.
+
+Content is appended to a *resource claim*, a numbered file, until the file reaches
+``claim_max_bytes``; then a new claim starts. A FlowFile points at (claim, offset,
+size). Many small FlowFiles share one file, so writing costs one buffered append, not
+a file each (NiFi's resource claims). Claims are reference counted by the FlowFiles
+persisted in the FlowFile repository; a claim whose count is zero, that no writer
+holds and that no retained provenance event points at, is deleted by ``reclaim``.
+
+Nothing is fsynced per write, as in NiFi: data reaches the OS before the FlowFile
+repository commits, which survives a killed process. Writes are flushed by the
+session before it commits.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import BinaryIO
+
+from headwater.errors import RepositoryError
+
+_SECTIONS = 256
+_FLUSH_AT = 256 * 1024
+
+
+class ClaimWriter:
+    """Appends to one claim file. Used by one session at a time, then pooled."""
+
+    __slots__ = ("_buffer", "_file", "claim", "flushed", "repository")
+
+    def __init__(self, repository: ContentRepository, claim: int) -> None:
+        self.repository = repository
+        self.claim = claim
+        path = repository.path_of(claim)
+        try:
+            self._file = open(path, "ab", buffering=0)  # noqa: SIM115 - pooled, closed by pool
+        except OSError as exc:
+            raise RepositoryError(f"cannot open content claim {path}: {exc}") from exc
+        self.flushed = self._file.tell()
+        self._buffer = bytearray()
+
+    @property
+    def length(self) -> int:
+        return self.flushed + len(self._buffer)
+
+    def append(self, data: bytes | bytearray | memoryview) -> int:
+        """Append and return the offset the data starts at."""
+        offset = self.flushed + len(self._buffer)
+        self._buffer += data
+        if len(self._buffer) >= _FLUSH_AT:
+            self.flush()
+        return offset
+
+    def flush(self) -> None:
+        if self._buffer:
+            try:
+                self._file.write(self._buffer)
+            except OSError as exc:
+                raise RepositoryError(f"cannot write content claim {self.claim}: {exc}") from exc
+            self.flushed += len(self._buffer)
+            self._buffer.clear()
+
+    def close(self) -> None:
+        self.flush()
+        self._file.close()
+
+
+class ContentRepository:
+    """Claim files under ``directory``, with reference counts kept in memory.
+
+    Counts are rebuilt at start from the FlowFile repository (``restore_counts``);
+    a claim is only ever deleted by ``reclaim``.
+    """
+
+    def __init__(self, directory: Path, *, claim_max_bytes: int = 1024 * 1024) -> None:
+        self.directory = Path(directory)
+        self.claim_max_bytes = claim_max_bytes
+        self._lock = threading.Lock()
+        self._counts: dict[int, int] = {}
+        self._idle: list[ClaimWriter] = []  # writers not in use, with room left
+        self._writing: dict[int, ClaimWriter] = {}  # every open writer by claim
+        self._candidates: set[int] = set()  # zero-count claims not yet checked
+        try:
+            for section in range(_SECTIONS):
+                (self.directory / f"{section:02x}").mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RepositoryError(f"cannot create content repository {directory}: {exc}") from exc
+        self._next_claim = max(self.claims_on_disk(), default=0) + 1
+
+    def path_of(self, claim: int) -> Path:
+        return self.directory / f"{claim % _SECTIONS:02x}" / str(claim)
+
+    def claims_on_disk(self) -> set[int]:
+        return {
+            int(entry.name)
+            for section in self.directory.iterdir()
+            if section.is_dir()
+            for entry in os.scandir(section)
+            if entry.name.isdigit()
+        }
+
+    # -- writing ---------------------------------------------------------------------
+
+    def acquire_writer(self) -> ClaimWriter:
+        """A writer with room, for one session's exclusive use until released."""
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+            claim = self._next_claim
+            self._next_claim += 1
+        writer = ClaimWriter(self, claim)
+        with self._lock:
+            self._writing[claim] = writer
+        return writer
+
+    def release_writer(self, writer: ClaimWriter) -> None:
+        """Return a writer after its session ended; a full claim is closed for good."""
+        if writer.length < self.claim_max_bytes:
+            with self._lock:
+                self._idle.append(writer)
+            return
+        writer.close()
+        with self._lock:
+            del self._writing[writer.claim]
+            if self._counts.get(writer.claim, 0) == 0:
+                self._candidates.add(writer.claim)
+
+    # -- reading ---------------------------------------------------------------------
+
+    def read(self, claim: int, offset: int, size: int) -> bytes:
+        if claim == 0 or size == 0:
+            return b""
+        writer = self._writing.get(claim)
+        if writer is not None and offset + size > writer.flushed:
+            with self._lock:
+                writer.flush()
+        try:
+            with open(self.path_of(claim), "rb") as file:
+                file.seek(offset)
+                data = file.read(size)
+        except OSError as exc:
+            raise RepositoryError(f"cannot read content claim {claim}: {exc}") from exc
+        if len(data) != size:
+            raise RepositoryError(
+                f"content claim {claim} is short: wanted {size} bytes at {offset}, got {len(data)}"
+            )
+        return data
+
+    def open(self, claim: int, offset: int, size: int) -> BinaryIO:
+        """A read-only stream over one FlowFile's content, without loading it whole."""
+        if claim == 0 or size == 0:
+            return io.BytesIO()
+        if size <= _FLUSH_AT:
+            return io.BytesIO(self.read(claim, offset, size))
+        writer = self._writing.get(claim)
+        if writer is not None:
+            with self._lock:
+                writer.flush()
+        return _Slice(open(self.path_of(claim), "rb"), offset, size)  # noqa: SIM115
+
+    # -- reference counting and reclamation ------------------------------------------
+
+    def restore_counts(self, counts: dict[int, int]) -> None:
+        """Counts from the FlowFile repository at start; claims nobody holds are candidates."""
+        with self._lock:
+            self._counts = {c: n for c, n in counts.items() if n > 0}
+            self._candidates = self.claims_on_disk() - set(self._counts) - set(self._writing)
+
+    def adjust(self, deltas: dict[int, int]) -> None:
+        """Apply count changes of one committed session."""
+        with self._lock:
+            counts = self._counts
+            for claim, delta in deltas.items():
+                if claim == 0 or delta == 0:
+                    continue
+                count = counts.get(claim, 0) + delta
+                if count > 0:
+                    counts[claim] = count
+                else:
+                    counts.pop(claim, None)
+                    if claim not in self._writing:
+                        self._candidates.add(claim)
+
+    def count(self, claim: int) -> int:
+        return self._counts.get(claim, 0)
+
+    def reclaim(self, still_referenced: Callable[[Iterable[int]], set[int]]) -> int:
+        """Delete candidate claims that no FlowFile and no retained event points at.
+
+        ``still_referenced`` is the provenance repository's ``referenced_claims``.
+        """
+        with self._lock:
+            candidates = {c for c in self._candidates if c not in self._counts}
+            candidates -= set(self._writing)
+        if not candidates:
+            return 0
+        keep = still_referenced(candidates)
+        removed = 0
+        with self._lock:
+            for claim in candidates - keep:
+                if claim in self._counts or claim in self._writing:
+                    continue
+                try:
+                    self.path_of(claim).unlink(missing_ok=True)
+                except OSError:
+                    continue
+                self._candidates.discard(claim)
+                removed += 1
+        return removed
+
+    def flush_all(self) -> None:
+        with self._lock:
+            for writer in self._writing.values():
+                writer.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            for writer in self._writing.values():
+                writer.close()
+            self._writing.clear()
+            self._idle.clear()
+
+    def disk_usage(self) -> int:
+        return sum(
+            entry.stat().st_size
+            for section in self.directory.iterdir()
+            if section.is_dir()
+            for entry in os.scandir(section)
+        )
+
+
+class _Slice(io.RawIOBase):
+    """A window of ``size`` bytes at ``offset`` of an open file."""
+
+    def __init__(self, file: BinaryIO, offset: int, size: int) -> None:
+        self._file = file
+        self._start = offset
+        self._end = offset + size
+        file.seek(offset)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        left = self._end - self._file.tell()
+        if left <= 0:
+            return 0
+        view = memoryview(buffer)[: min(len(buffer), left)]
+        return self._file.readinto(view) or 0
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()

@@ -1,0 +1,186 @@
+"""The FlowFile repository: every queued FlowFile, durable, in SQLite (WAL).
+
+One row per FlowFile in a queue, keyed by its queue sequence number ``seq``: a
+FlowFile that moves to another queue gets a new ``seq`` (delete + insert), so rows
+are always appended in key order and no uuid index is needed. The (queue, seq) index
+lets a queue page its FlowFiles back in from disk, which is how swapping works: a
+queue past its swap threshold simply forgets FlowFiles that are safe here.
+
+A session's whole commit is one transaction (``commit``): ``synchronous=FULL`` makes
+it durable on power loss, and grouping many FlowFiles per transaction makes that
+nearly free.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import orjson
+
+from headwater.errors import RepositoryError
+from headwater.flowfile import FlowFile
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS flowfile (
+    seq INTEGER PRIMARY KEY,
+    queue TEXT NOT NULL,
+    uuid TEXT NOT NULL,
+    attributes BLOB NOT NULL,
+    claim INTEGER NOT NULL,
+    offset INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    entry_date INTEGER NOT NULL,
+    lineage_start INTEGER NOT NULL,
+    queued_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS flowfile_queue ON flowfile (queue, seq);
+CREATE TABLE IF NOT EXISTS component_state (
+    component TEXT PRIMARY KEY,
+    state BLOB NOT NULL
+);
+"""
+
+_INSERT = "INSERT INTO flowfile VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_COLUMNS = "seq, uuid, attributes, claim, offset, size, entry_date, lineage_start, queued_at"
+
+Row = tuple[int, str, str, bytes, int, int, int, int, int, int]
+
+
+def _row(queue: str, ff: FlowFile) -> Row:
+    return (
+        ff.seq,
+        queue,
+        ff.uuid,
+        orjson.dumps(ff.attributes),
+        ff.claim,
+        ff.offset,
+        ff.size,
+        ff.entry_date,
+        ff.lineage_start,
+        ff.queued_at,
+    )
+
+
+def _flowfile(row: tuple[int, str, bytes, int, int, int, int, int, int]) -> FlowFile:
+    seq, uuid, attrs, claim, offset, size, entry, lineage, queued = row
+    return FlowFile(uuid, orjson.loads(attrs), claim, offset, size, entry, lineage, 0.0, queued, seq)
+
+
+class SqliteFlowFileRepository:
+    """Durable record of which FlowFile sits in which queue, with its attributes."""
+
+    def __init__(self, directory: Path, *, synchronous: str = "FULL") -> None:
+        self.directory = Path(directory)
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._synchronous = synchronous
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._db = self._connect()
+            self._db.executescript(_SCHEMA)
+            (top,) = self._db.execute("SELECT coalesce(max(seq), 0) FROM flowfile").fetchone()
+        except sqlite3.Error as exc:
+            raise RepositoryError(f"cannot open FlowFile repository in {directory}: {exc}") from exc
+        except OSError as exc:
+            raise RepositoryError(f"cannot create FlowFile repository {directory}: {exc}") from exc
+        self._next_seq = int(top) + 1
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(
+            self.directory / "flowfiles.db", isolation_level=None, check_same_thread=False
+        )
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={self._synchronous}")
+        return db
+
+    def _reader(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = self._connect()
+        return db
+
+    def next_seqs(self, count: int) -> range:
+        """Reserve ``count`` queue sequence numbers, in order."""
+        with self._lock:
+            start = self._next_seq
+            self._next_seq += count
+        return range(start, start + count)
+
+    def commit(self, inserts: Sequence[Row], deletes: Iterable[int]) -> None:
+        """One transaction: new rows (``row(queue, flowfile)``), rows deleted by seq."""
+        try:
+            with self._lock:
+                db = self._db
+                db.execute("BEGIN")
+                try:
+                    db.executemany("DELETE FROM flowfile WHERE seq = ?", [(s,) for s in deletes])
+                    db.executemany(_INSERT, inserts)
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+        except sqlite3.Error as exc:
+            raise RepositoryError(f"FlowFile repository commit failed: {exc}") from exc
+
+    row = staticmethod(_row)
+
+    def page(self, queue: str, first_seq: int, last_seq: int, limit: int) -> list[FlowFile]:
+        """Up to ``limit`` FlowFiles of ``queue`` with first_seq <= seq <= last_seq, in order."""
+        try:
+            rows = self._reader().execute(
+                f"SELECT {_COLUMNS} FROM flowfile WHERE queue = ? AND seq BETWEEN ? AND ?"
+                " ORDER BY seq LIMIT ?",
+                (queue, first_seq, last_seq, limit),
+            )
+            return [_flowfile(r) for r in rows]
+        except sqlite3.Error as exc:
+            raise RepositoryError(f"cannot read queue {queue!r}: {exc}") from exc
+
+    def queue_summaries(self) -> dict[str, tuple[int, int, int, int]]:
+        """Per queue: (count, bytes, first seq, last seq) of what is stored."""
+        rows = self._reader().execute(
+            "SELECT queue, count(*), coalesce(sum(size), 0), min(seq), max(seq)"
+            " FROM flowfile GROUP BY queue"
+        )
+        return {q: (n, b, lo, hi) for q, n, b, lo, hi in rows}
+
+    def claim_counts(self) -> dict[int, int]:
+        """How many stored FlowFiles point at each content claim."""
+        rows = self._reader().execute(
+            "SELECT claim, count(*) FROM flowfile WHERE claim != 0 GROUP BY claim"
+        )
+        return dict(rows.fetchall())
+
+    def drop_queues(self, keep: Iterable[str]) -> list[FlowFile]:
+        """Remove FlowFiles of queues not in ``keep`` (connections removed from the flow)."""
+        names = list(keep)
+        marks = ",".join("?" * len(names)) or "''"
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM flowfile WHERE queue NOT IN ({marks})", names
+            ).fetchall()
+            self._db.execute(f"DELETE FROM flowfile WHERE queue NOT IN ({marks})", names)
+        return [_flowfile(r) for r in rows]
+
+    def load_state(self, component: str) -> dict[str, str]:
+        row = self._reader().execute(
+            "SELECT state FROM component_state WHERE component = ?", (component,)
+        ).fetchone()
+        return dict(orjson.loads(row[0])) if row else {}
+
+    def save_state(self, component: str, state: dict[str, str]) -> None:
+        try:
+            with self._lock:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO component_state VALUES (?, ?)",
+                    (component, orjson.dumps(state)),
+                )
+        except sqlite3.Error as exc:
+            raise RepositoryError(f"cannot save state of {component}: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
