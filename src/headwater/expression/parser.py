@@ -14,6 +14,7 @@ A quoted argument that contains ``${`` is itself a template, as in NiFi.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from headwater.errors import ExpressionError
 from headwater.expression.lexer import Kind, Lexer, Token
@@ -67,6 +68,17 @@ def _template(text: str, offset: int) -> list[Node]:
     if "".join(literal):
         parts.append(Literal("".join(literal), offset + literal_start))
     return parts
+
+
+def _shift(node: Node, delta: int) -> Node:
+    """``node`` parsed from a quoted argument, with offsets made relative to the whole text."""
+    if isinstance(node, Call):
+        subject = None if node.subject is None else _shift(node.subject, delta)
+        args = tuple(_shift(arg, delta) for arg in node.args)
+        return Call(node.name, subject, args, node.start + delta)
+    if isinstance(node, Template):
+        return Template(tuple(_shift(p, delta) for p in node.parts), node.start + delta)
+    return replace(node, start=node.start + delta)
 
 
 def _matching_brace(text: str, open_at: int) -> int:
@@ -162,7 +174,7 @@ def _argument(lexer: Lexer, function: Token) -> Node:
         if "${" not in token.text:
             return Literal(token.text, token.start)
         try:
-            parts = _template(token.text, token.start + 1)
+            parts = [_shift(part, token.start + 1) for part in _template(token.text, 0)]
         except ExpressionError as exc:
             column = token.start + 1 + exc.column
             raise ExpressionError(exc.reason, lexer.text, column) from None
