@@ -1,0 +1,482 @@
+"""The provenance repository: every event of every FlowFile, in one SQLite file.
+
+``directory/provenance.db`` runs in WAL mode with ``synchronous=NORMAL``: a kill -9
+loses nothing committed, a power cut may lose the last few commits, which is fine
+because the FlowFile repository is the durable one and provenance is its record.
+
+Writes go through one connection behind a lock, one transaction per ``register``
+call (sessions hand over whole batches), with event ids assigned here so they only
+ever increase, even after retention has emptied the table. Reads use a small pool of
+their own connections, so the API reads while worker threads write (WAL lets readers
+see the last commit without waiting for the writer).
+
+Layout, chosen for insert speed: a row holds the searched fields as columns (the
+event type as a one-byte code) and the rest as one orjson array, attributes first
+(``previous_attributes`` is already the delta the session computed). Parent and
+child uuids are in that array for ``get`` and, for the lineage walk, also in
+``event_relative(uuid, event_id)``, one row per FlowFile the event touches.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from headwater.errors import RepositoryError
+from headwater.provenance import ProvenanceEvent, ProvenanceEventType
+from headwater.repository.lineage import MAX_LINEAGE_FLOWFILES, connected_flowfiles, lineage_graph
+
+SCHEMA_VERSION = 1
+
+# Stored codes: append new types at the end, never reorder (the codes are on disk).
+_TYPE_NAMES = (
+    "CREATE",
+    "RECEIVE",
+    "FETCH",
+    "SEND",
+    "UPLOAD",
+    "REMOTE_INVOCATION",
+    "DOWNLOAD",
+    "DROP",
+    "EXPIRE",
+    "FORK",
+    "JOIN",
+    "CLONE",
+    "CONTENT_MODIFIED",
+    "ATTRIBUTES_MODIFIED",
+    "ROUTE",
+    "ADDINFO",
+    "REPLAY",
+)
+_TYPES = tuple(ProvenanceEventType(name) for name in _TYPE_NAMES)
+_TYPE_CODES: dict[str, int] = {name: code for code, name in enumerate(_TYPE_NAMES)}
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS event (
+    event_id INTEGER PRIMARY KEY,
+    event_type INTEGER NOT NULL,
+    timestamp INTEGER NOT NULL,
+    flowfile_uuid TEXT NOT NULL,
+    component_id TEXT NOT NULL,
+    claim INTEGER NOT NULL,
+    previous_claim INTEGER NOT NULL,
+    payload BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS event_by_flowfile ON event (flowfile_uuid);
+CREATE INDEX IF NOT EXISTS event_by_component ON event (component_id);
+CREATE INDEX IF NOT EXISTS event_by_type ON event (event_type);
+CREATE INDEX IF NOT EXISTS event_by_timestamp ON event (timestamp);
+CREATE INDEX IF NOT EXISTS event_by_claim ON event (claim) WHERE claim != 0;
+CREATE INDEX IF NOT EXISTS event_by_previous_claim ON event (previous_claim)
+    WHERE previous_claim != 0;
+CREATE TABLE IF NOT EXISTS event_relative (
+    uuid TEXT NOT NULL,
+    event_id INTEGER NOT NULL,
+    PRIMARY KEY (uuid, event_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS event_relative_by_event ON event_relative (event_id);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+PRAGMA user_version = {SCHEMA_VERSION};
+"""
+
+_COLUMNS = (
+    "event_id, event_type, timestamp, flowfile_uuid, component_id, claim, previous_claim, payload"
+)
+_INSERT = f"INSERT INTO event ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+_SELECT = f"SELECT {_COLUMNS} FROM event"
+_RETENTION_CHUNK = 10_000  # events per delete transaction, so writers wait briefly
+
+
+def event_rows(events: Sequence[ProvenanceEvent], first_id: int) -> Iterator[tuple[Any, ...]]:
+    """The ``event`` rows for ``events``, numbered from ``first_id`` (the hot path).
+
+    Columns are only what is searched; everything else goes into one orjson array,
+    ``payload``, because every bound parameter costs more than serialising a field.
+    A generator on purpose: ``executemany`` binds and drops each row before the next
+    is built, so the payload bytes reuse one allocation; a list of a thousand fresh
+    orjson buffers costs several times as much (page faults as the heap grows and
+    shrinks).
+    """
+    dumps = orjson.dumps
+    codes = _TYPE_CODES
+    return (
+        (
+            event_id,
+            codes[e.event_type],
+            e.timestamp,
+            e.flowfile_uuid,
+            e.component_id,
+            e.claim,
+            e.previous_claim,
+            dumps(
+                (
+                    e.attributes,
+                    e.component_type,
+                    e.size,
+                    e.offset,
+                    e.entry_date,
+                    e.lineage_start,
+                    e.previous_offset,
+                    e.previous_size,
+                    e.event_duration,
+                    e.previous_attributes,
+                    e.parent_uuids,
+                    e.child_uuids,
+                    e.relationship,
+                    e.details,
+                    e.transit_uri,
+                    e.source_system_flowfile_id,
+                    e.alternate_identifier_uri,
+                )
+            ),
+        )
+        for event_id, e in enumerate(events, first_id)
+    )
+
+
+def _event_from_row(row: tuple[Any, ...]) -> ProvenanceEvent:
+    p = orjson.loads(row[7])
+    return ProvenanceEvent(
+        event_id=row[0],
+        event_type=_TYPES[row[1]],
+        timestamp=row[2],
+        flowfile_uuid=row[3],
+        component_id=row[4],
+        claim=row[5],
+        previous_claim=row[6],
+        attributes=p[0],
+        component_type=p[1],
+        size=p[2],
+        offset=p[3],
+        entry_date=p[4],
+        lineage_start=p[5],
+        previous_offset=p[6],
+        previous_size=p[7],
+        event_duration=p[8],
+        previous_attributes=p[9],
+        parent_uuids=tuple(p[10]),
+        child_uuids=tuple(p[11]),
+        relationship=p[12],
+        details=p[13],
+        transit_uri=p[14],
+        source_system_flowfile_id=p[15],
+        alternate_identifier_uri=p[16],
+    )
+
+
+class SqliteProvenanceRepository:
+    """Provenance events in SQLite, kept for ``max_age_seconds`` and ``max_bytes``.
+
+    Thread-safe: ``register`` from many worker threads, reads from any thread. One
+    process per directory (event ids are assigned in this process).
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        max_age_seconds: float = 30 * 86400,
+        max_bytes: int = 10 * 1024**3,
+    ) -> None:
+        self.path = Path(directory) / "provenance.db"
+        self.max_age_seconds = max_age_seconds
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()  # the writer connection and the id counter
+        self._pool_lock = threading.Lock()
+        self._idle: list[sqlite3.Connection] = []
+        self._readers: list[sqlite3.Connection] = []
+        self._closed = False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RepositoryError(f"cannot create provenance directory {directory}: {exc}") from exc
+        with self._translate("open"):
+            self._writer = self._connect(cache_mb=64)
+            self._writer.executescript(_SCHEMA)
+            (last,) = self._writer.execute(
+                "SELECT max(coalesce((SELECT max(event_id) FROM event), 0),"
+                " coalesce((SELECT value FROM meta WHERE key = 'last_event_id'), 0))"
+            ).fetchone()
+        self._next_id: int = last + 1
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def _connect(self, cache_mb: int) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+        )
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(f"PRAGMA cache_size = {-cache_mb * 1024}")
+        conn.execute("PRAGMA temp_store = MEMORY")
+        return conn
+
+    @contextmanager
+    def _translate(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise RepositoryError(
+                f"provenance repository {self.path}: {what} failed: {exc}"
+            ) from exc
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RepositoryError(f"provenance repository {self.path} is closed")
+
+    @contextmanager
+    def _reading(self, what: str) -> Iterator[sqlite3.Connection]:
+        """A read connection of the pool, for one call; errors become RepositoryError."""
+        self._check_open()
+        with self._pool_lock:
+            conn = self._idle.pop() if self._idle else None
+        with self._translate(what):
+            if conn is None:
+                conn = self._connect(cache_mb=16)
+                conn.execute("PRAGMA query_only = 1")
+                with self._pool_lock:
+                    self._readers.append(conn)
+            try:
+                yield conn
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                with self._pool_lock:
+                    if self._closed:
+                        conn.close()
+                    else:
+                        self._idle.append(conn)
+
+    @contextmanager
+    def _writing(self, what: str) -> Iterator[sqlite3.Connection]:
+        """The writer connection inside one transaction, under the lock."""
+        with self._lock:
+            self._check_open()
+            with self._translate(what):
+                conn = self._writer
+                conn.execute("BEGIN")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+
+    # -- writing ----------------------------------------------------------------------
+
+    def register(self, events: Sequence[ProvenanceEvent]) -> None:
+        """Store ``events`` in one transaction and give each its (increasing) id."""
+        if not events:
+            return
+        relatives = [(i, e) for i, e in enumerate(events) if e.parent_uuids or e.child_uuids]
+        with self._writing("register"):
+            first = self._next_id
+            self._writer.executemany(_INSERT, event_rows(events, first))
+            if relatives:
+                self._writer.executemany(
+                    "INSERT OR IGNORE INTO event_relative (uuid, event_id) VALUES (?, ?)",
+                    [
+                        (uuid, first + i)
+                        for i, e in relatives
+                        for uuid in {e.flowfile_uuid, *e.parent_uuids, *e.child_uuids}
+                    ],
+                )
+            self._next_id = first + len(events)
+        for event_id, event in enumerate(events, first):
+            event.event_id = event_id
+
+    def apply_retention(self, now_ms: int | None = None) -> int:
+        """Drop events older than ``max_age_seconds``, then the oldest until the used
+        size is at most ``max_bytes``. Returns how many events went.
+
+        Deletes run in chunks of their own transactions, so ``register`` calls slip in
+        between and the engine never waits long for the cleaner.
+        """
+        now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+        cutoff = now - int(self.max_age_seconds * 1000)
+        removed = 0
+        while True:
+            with self._writing("retention by age") as conn:
+                ids = [
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT event_id FROM event WHERE timestamp < ? LIMIT ?",
+                        (cutoff, _RETENTION_CHUNK),
+                    )
+                ]
+                self._delete(conn, ids)
+            removed += len(ids)
+            if len(ids) < _RETENTION_CHUNK:
+                break
+        remaining = self.count()
+        while remaining:
+            used = self.size_bytes()
+            if used <= self.max_bytes:
+                break
+            per_event = used / remaining
+            wanted = math.ceil((used - self.max_bytes) / per_event)
+            batch = min(max(wanted, 100, remaining // 100), _RETENTION_CHUNK, remaining)
+            with self._writing("retention by size") as conn:
+                ids = [
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT event_id FROM event ORDER BY event_id LIMIT ?", (batch,)
+                    )
+                ]
+                self._delete(conn, ids)
+            if not ids:
+                break
+            removed += len(ids)
+            remaining -= len(ids)
+        return removed
+
+    def _delete(self, conn: sqlite3.Connection, ids: list[int]) -> None:
+        if not ids:
+            return
+        # Keep ids increasing across restarts even if every event goes.
+        conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_event_id', ?)",
+            (self._next_id - 1,),
+        )
+        doomed = orjson.dumps(ids)
+        conn.execute(
+            "DELETE FROM event_relative WHERE event_id IN (SELECT value FROM json_each(?))",
+            (doomed,),
+        )
+        conn.execute(
+            "DELETE FROM event WHERE event_id IN (SELECT value FROM json_each(?))", (doomed,)
+        )
+
+    # -- reading ----------------------------------------------------------------------
+
+    def get(self, event_id: int) -> ProvenanceEvent | None:
+        with self._reading("get") as conn:
+            row = conn.execute(f"{_SELECT} WHERE event_id = ?", (event_id,)).fetchone()
+        return _event_from_row(row) if row is not None else None
+
+    def query(
+        self,
+        *,
+        flowfile: str | None = None,
+        event_type: str | None = None,
+        component: str | None = None,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+        limit: int = 1000,
+        newest_first: bool = True,
+    ) -> list[ProvenanceEvent]:
+        """Events matching every filter given; times are inclusive; ordered by event id."""
+        where: list[str] = []
+        params: list[Any] = []
+        if flowfile is not None:
+            where.append("flowfile_uuid = ?")
+            params.append(flowfile)
+        if event_type is not None:
+            code = _TYPE_CODES.get(str(event_type).upper())
+            if code is None:
+                return []
+            where.append("event_type = ?")
+            params.append(code)
+        if component is not None:
+            where.append("component_id = ?")
+            params.append(component)
+        if since_ms is not None:
+            where.append("timestamp >= ?")
+            params.append(since_ms)
+        if until_ms is not None:
+            where.append("timestamp <= ?")
+            params.append(until_ms)
+        sql = _SELECT
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY event_id {'DESC' if newest_first else 'ASC'} LIMIT ?"
+        params.append(max(limit, 0))
+        with self._reading("query") as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return [_event_from_row(row) for row in rows]
+
+    def events_for(self, uuids: Iterable[str]) -> list[ProvenanceEvent]:
+        """All events of these FlowFiles, oldest first (by timestamp, then event id)."""
+        with self._reading("events_for") as conn:
+            return self._events_for(conn, list(uuids))
+
+    def _events_for(self, conn: sqlite3.Connection, uuids: list[str]) -> list[ProvenanceEvent]:
+        if not uuids:
+            return []
+        rows = conn.execute(
+            f"{_SELECT} WHERE flowfile_uuid IN (SELECT value FROM json_each(?))"
+            " ORDER BY timestamp, event_id",
+            (orjson.dumps(uuids),),
+        ).fetchall()
+        return [_event_from_row(row) for row in rows]
+
+    def lineage(
+        self, uuid: str, *, max_flowfiles: int = MAX_LINEAGE_FLOWFILES
+    ) -> dict[str, list[dict[str, Any]]]:
+        """NiFi's lineage graph of ``uuid``: ``{"nodes": [...], "links": [...]}``.
+
+        Holds every FlowFile joined to it through FORK/CLONE/JOIN/REPLAY, in both
+        directions, up to ``max_flowfiles`` of them (nearest first).
+        """
+        with self._reading("lineage") as conn:
+            conn.execute("BEGIN")  # one snapshot for the walk and the events
+            flowfiles = connected_flowfiles(conn, uuid, max_flowfiles)
+            events = self._events_for(conn, flowfiles)
+            conn.execute("COMMIT")
+        if not events:
+            return {"nodes": [], "links": []}
+        return lineage_graph(flowfiles, events)
+
+    def referenced_claims(self, claim_ids: Iterable[int]) -> set[int]:
+        """Which of ``claim_ids`` a retained event still points at (claim or previous)."""
+        wanted = orjson.dumps(list(claim_ids))
+        with self._reading("referenced_claims") as conn:
+            rows = conn.execute(
+                "SELECT claim FROM event WHERE claim != 0"
+                " AND claim IN (SELECT value FROM json_each(?1))"
+                " UNION SELECT previous_claim FROM event WHERE previous_claim != 0"
+                " AND previous_claim IN (SELECT value FROM json_each(?1))",
+                (wanted,),
+            ).fetchall()
+        return {row[0] for row in rows}
+
+    def count(self) -> int:
+        with self._reading("count") as conn:
+            (n,) = conn.execute("SELECT count(*) FROM event").fetchone()
+        return int(n)
+
+    def size_bytes(self) -> int:
+        """Bytes in use inside the database: ``(page_count - freelist_count) * page_size``."""
+        with self._reading("size_bytes") as conn:
+            (pages,) = conn.execute("PRAGMA page_count").fetchone()
+            (free,) = conn.execute("PRAGMA freelist_count").fetchone()
+            (page_size,) = conn.execute("PRAGMA page_size").fetchone()
+        return int((pages - free) * page_size)
+
+    def close(self) -> None:
+        """Close every connection; later calls raise RepositoryError. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            with self._translate("close"):
+                self._writer.execute("PRAGMA optimize")
+                self._writer.close()
+                with self._pool_lock:
+                    readers, self._readers, self._idle = self._readers, [], []
+                for conn in readers:
+                    conn.close()
+
+    def __enter__(self) -> SqliteProvenanceRepository:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
