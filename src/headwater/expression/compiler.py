@@ -127,15 +127,13 @@ class Compiler:
         count = len(node.args)
         high = function.max_args
         if count < function.min_args or (high is not None and count > high):
-            raise self.error(
-                f"{node.name}() takes {function.arity()}, got {count}", node.start
-            )
-        args = [
-            self.argument(function, index, arg) for index, arg in enumerate(node.args)
-        ]
+            raise self.error(f"{node.name}() takes {function.arity()}, got {count}", node.start)
+        args = [self.argument(function, index, arg) for index, arg in enumerate(node.args)]
         compiled = self.bind(function, node, subject, args)
-        if function.pure and (subject is None or subject.constant) and all(
-            a.constant for a in args
+        if (
+            function.pure
+            and (subject is None or subject.constant)
+            and all(a.constant for a in args)
         ):
             try:
                 return constant(compiled.run({}))
@@ -175,9 +173,7 @@ class Compiler:
             if isinstance(node.subject, Attribute):
                 name = node.subject.name
                 if not args:
-                    return Compiled(
-                        lambda lk: on_null if (s := lk.get(name)) is None else impl(s)
-                    )
+                    return Compiled(lambda lk: on_null if (s := lk.get(name)) is None else impl(s))
                 if len(args) == 1 and args[0].constant:
                     c = args[0].value
                     return Compiled(
@@ -259,4 +255,3 @@ _CONVERT: dict[Arg, Callable[[object, str], object]] = {
     Arg.REGEX: _as_regex,
     Arg.ANY: _as_any,
 }
-

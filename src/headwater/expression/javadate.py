@@ -16,10 +16,21 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from headwater.errors import ExpressionEvaluationError
 
-MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
-DAYS = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 _NUMERIC = set("yuYMLdDFHkKhmswS")
 _LETTERS = set("GyuYMLdDEFaHkKhmsSwWzZXx")
 # Java's deprecated three-letter ids that the tz database does not carry.
@@ -145,8 +156,7 @@ def _field(moment: datetime, letter: str, width: int) -> str:
     if letter == "G":
         return "AD"
     if letter == "z":
-        name = moment.tzname() or _offset(moment, True, False)
-        return name if width < 4 or "/" in name else name
+        return moment.tzname() or _offset(moment, True, False)
     if letter == "Z":
         return _offset(moment, width >= 4, width == 5)
     if letter in "Xx":
@@ -190,9 +200,7 @@ def _parser(pattern: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
         following = tokens[index + 1][0] if index + 1 < len(tokens) else ""
         adjacent = following in _NUMERIC and following != "'"
         names.append(letter)
-        if letter in "ML" and width >= 3:
-            regex.append(r"([A-Za-z]+\.?)")
-        elif letter == "E":
+        if (letter in "ML" and width >= 3) or letter == "E":
             regex.append(r"([A-Za-z]+\.?)")
         elif letter == "a":
             regex.append(r"([AaPp][Mm])")

@@ -101,7 +101,9 @@ def translate_replacement(replacement: str, groups: int) -> str:
         elif char == "$" and i + 1 < n and replacement[i + 1].isdigit():
             number = int(replacement[i + 1])
             i += 2
-            while i < n and replacement[i].isdigit() and number * 10 + int(replacement[i]) <= groups:
+            while (
+                i < n and replacement[i].isdigit() and number * 10 + int(replacement[i]) <= groups
+            ):
                 number = number * 10 + int(replacement[i])
                 i += 1
             if number > groups:

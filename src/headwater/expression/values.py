@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import Decimal
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import TypeAlias
 
 from headwater.errors import ExpressionEvaluationError
@@ -46,7 +46,7 @@ def java_double(value: float) -> str:
     if magnitude == 0 or 1e-3 <= magnitude < 1e7:
         text = repr(value)
         return text if ("." in text or "e" in text) else text + ".0"
-    sign, digits, exponent = Decimal(repr(magnitude)).normalize().as_tuple()
+    _, digits, exponent = Decimal(repr(magnitude)).normalize().as_tuple()
     assert isinstance(exponent, int)
     scientific = len(digits) - 1 + exponent
     fraction = "".join(map(str, digits[1:])) or "0"
@@ -60,7 +60,7 @@ def local_zone() -> object:
 def render(value: object) -> str:
     """The text NiFi would produce for ``value`` at the end of an expression."""
     if value.__class__ is str:
-        return value  # type: ignore[return-value]
+        return value
     if value is None:
         return ""
     if value is True:
@@ -81,14 +81,14 @@ def render(value: object) -> str:
 def to_str(value: object) -> str | None:
     """A String argument or subject: ``None`` stays ``None``; other types render."""
     if value is None or value.__class__ is str:
-        return value  # type: ignore[return-value]
+        return value
     return render(value)
 
 
 def to_bool(value: object) -> bool:
     """Java ``Boolean.parseBoolean``: only a case-insensitive ``true`` is true."""
     if value is True or value is False:
-        return value  # type: ignore[return-value]
+        return value
     if isinstance(value, str):
         return value.lower() == "true"
     return False
@@ -121,7 +121,9 @@ def to_numeric(value: object, function: str) -> int | float | None:
     if value is None:
         return None
     if isinstance(value, bool):
-        raise ExpressionEvaluationError(f"{function}: cannot use boolean {render(value)} as a number")
+        raise ExpressionEvaluationError(
+            f"{function}: cannot use boolean {render(value)} as a number"
+        )
     if isinstance(value, int | float):
         return value
     if isinstance(value, datetime):

@@ -75,6 +75,6 @@ RUNTIME_ERRORS = [
 @pytest.mark.parametrize(("text", "attributes", "words"), RUNTIME_ERRORS)
 def test_evaluation_error_says_why(text: str, attributes: dict[str, str], words: str) -> None:
     expression = compile_expression(text)
-    with pytest.raises(ExpressionEvaluationError, match="") as caught:
+    with pytest.raises(ExpressionEvaluationError) as caught:
         expression.evaluate(attributes)
     assert words in str(caught.value)

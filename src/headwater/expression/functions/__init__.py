@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import importlib
 
-_MODULES = ("logic", "strings", "searching", "jsonpaths", "encoding", "numbers", "dates", "subjectless")
+_MODULES = (
+    "logic",
+    "strings",
+    "searching",
+    "jsonpaths",
+    "encoding",
+    "numbers",
+    "dates",
+    "subjectless",
+)
 
 
 def load() -> None:

@@ -37,9 +37,7 @@ _HASHES = {"md5": "md5", "sha": "sha1", "sha1": "sha1", "sha224": "sha224", "sha
 
 def _json_char(match: re.Match[str]) -> str:
     char = match.group()
-    return _JSON.get(char) or "".join(
-        f"\\u{unit:04X}" for unit in _utf16(char)
-    )
+    return _JSON.get(char) or "".join(f"\\u{unit:04X}" for unit in _utf16(char))
 
 
 def _utf16(char: str) -> list[int]:

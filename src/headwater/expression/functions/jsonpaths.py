@@ -30,7 +30,9 @@ def _document(text: str, function: str) -> Any:
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError as exc:
-        raise ExpressionEvaluationError(f"{function}: the subject is not valid JSON: {exc}") from exc
+        raise ExpressionEvaluationError(
+            f"{function}: the subject is not valid JSON: {exc}"
+        ) from exc
 
 
 def _text(value: Any) -> str:

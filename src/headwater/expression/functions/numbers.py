@@ -161,18 +161,20 @@ def _math(subject: Evaluator | None, args: list[Evaluator]) -> Evaluator:
     return run
 
 
-N = Arg.NUMBER
+N, ANY = Arg.NUMBER, Subject.ANY
+_add = _arithmetic("plus", lambda a, b: a + b, lambda a, b: a + b)
+_subtract = _arithmetic("minus", lambda a, b: a - b, lambda a, b: a - b)
+_multiply = _arithmetic("multiply", lambda a, b: a * b, lambda a, b: a * b)
 register(
-    fn("plus", _arithmetic("plus", lambda a, b: a + b, lambda a, b: a + b), N, subject=Subject.ANY),
-    fn("minus", _arithmetic("minus", lambda a, b: a - b, lambda a, b: a - b), N, subject=Subject.ANY),
-    fn("multiply", _arithmetic("multiply", lambda a, b: a * b, lambda a, b: a * b), N,
-       subject=Subject.ANY),
-    fn("divide", _arithmetic("divide", _java_div, _float_div), N, subject=Subject.ANY),
-    fn("mod", _arithmetic("mod", _java_mod, _float_mod), N, subject=Subject.ANY),
-    fn("toRadix", to_radix, Arg.WHOLE, Arg.WHOLE, optional=1, subject=Subject.ANY),
+    fn("plus", _add, N, subject=ANY),
+    fn("minus", _subtract, N, subject=ANY),
+    fn("multiply", _multiply, N, subject=ANY),
+    fn("divide", _arithmetic("divide", _java_div, _float_div), N, subject=ANY),
+    fn("mod", _arithmetic("mod", _java_mod, _float_mod), N, subject=ANY),
+    fn("toRadix", to_radix, Arg.WHOLE, Arg.WHOLE, optional=1, subject=ANY),
     fn("fromRadix", from_radix, Arg.WHOLE),
-    fn("toNumber", lambda subject: to_whole(subject, "toNumber"), subject=Subject.ANY),
-    fn("toDecimal", to_decimal, subject=Subject.ANY),
+    fn("toNumber", lambda subject: to_whole(subject, "toNumber"), subject=ANY),
+    fn("toDecimal", to_decimal, subject=ANY),
     fn("random", lambda: random.randrange(2**63), subject=Subject.NONE, pure=False),
     fn("math", java_math, Arg.STRING, N, optional=1, subject=Subject.OPTIONAL, build=_math,
        pure=False),
