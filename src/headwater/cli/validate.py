@@ -1,0 +1,61 @@
+"""``headwater validate FLOW.yaml [-p name=value ...]``: check a flow, start nothing.
+
+Prints ``FLOW.yaml: valid (N processors, M connections)`` and exits 0, or prints every
+problem on its own line, prefixed with the file name so editors can jump to it, and
+exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from headwater.errors import ConfigurationError
+from headwater.flow.loader import load_flow
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "validate",
+        help="check a flow file and list every problem",
+        description="Load a flow file and check it completely: types, properties, "
+        "services, expressions, connections and schedules. Nothing starts.",
+    )
+    parser.add_argument("flow", metavar="FLOW.yaml", help="the flow file")
+    parser.add_argument(
+        "-p",
+        "--parameter",
+        action="append",
+        default=[],
+        type=parameter,
+        metavar="NAME=VALUE",
+        help="set a parameter, overriding the flow file's value (repeatable)",
+    )
+    parser.set_defaults(func=run)
+
+
+def parameter(text: str) -> tuple[str, str]:
+    """``name=value`` as a pair; argparse reports the ``ArgumentTypeError``."""
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        flow = load_flow(Path(args.flow), parameters=dict(args.parameter))
+    except ConfigurationError as exc:
+        for problem in exc.problems:
+            print(f"{args.flow}: {problem}", file=sys.stderr)
+        return 1
+    processors = _count(len(flow.processors), "processor")
+    connections = _count(len(flow.connections), "connection")
+    print(f"{args.flow}: valid ({processors}, {connections})")
+    return 0
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
