@@ -155,6 +155,14 @@ class ProcessSession:
             current, current.evolve(claim=writer.claim if size else 0, offset=offset, size=size)
         )
 
+    def share_content(self, flowfile: FlowFile, source: FlowFile) -> FlowFile:
+        """Point ``flowfile`` at the content of ``source`` without copying (content is
+        immutable, so sharing is safe)."""
+        current = self._current(flowfile)
+        return self._replace(
+            current, current.evolve(claim=source.claim, offset=source.offset, size=source.size)
+        )
+
     def write_text(self, flowfile: FlowFile, text: str, encoding: str = "utf-8") -> FlowFile:
         return self.write(flowfile, text.encode(encoding))
 

@@ -1,0 +1,186 @@
+"""FlowController: a FlowDefinition brought to life over a data directory.
+
+It opens the repositories, enables the controller services, builds one node per
+processor and one queue per connection, restores what the repositories hold (queues
+start swapped out and page back in; claim counts are recounted), runs the scheduler
+and a maintenance thread (provenance retention, content reclamation), and reports
+status. It knows processors only through the ``Processor`` base class.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from headwater.context import ProcessContext, ServiceContext
+from headwater.engine.node import Connection, ProcessorNode, ScheduledState
+from headwater.engine.queue import FlowFileQueue
+from headwater.engine.repositories import Repositories
+from headwater.engine.scheduler import Scheduler
+from headwater.engine.state import StateMap
+from headwater.errors import ApiError, ConfigurationError
+from headwater.flow.model import FlowDefinition
+from headwater.processor import ControllerService
+
+log = logging.getLogger("headwater.controller")
+
+
+class FlowController:
+    """Runs one flow; ``start`` and ``stop`` are safe to call from any thread."""
+
+    def __init__(
+        self,
+        flow: FlowDefinition,
+        data_dir: Path,
+        *,
+        maintenance_interval: float = 30.0,
+    ) -> None:
+        self.flow = flow
+        self.data_dir = Path(data_dir)
+        self.repositories = Repositories.open(self.data_dir, flow.settings)
+        self.services: dict[str, ControllerService] = {}
+        self.nodes: dict[str, ProcessorNode] = {}
+        self.connections: dict[str, Connection] = {}
+        self._maintenance_interval = maintenance_interval
+        self._stop_maintenance = threading.Event()
+        self._maintenance: threading.Thread | None = None
+        self.stopped = threading.Event()
+        try:
+            self._enable_services()
+            self._build()
+        except BaseException:
+            self._disable_services()
+            self.repositories.close()
+            raise
+        self.scheduler = Scheduler(
+            list(self.nodes.values()),
+            self.repositories,
+            threads=flow.settings.threads,
+            administrative_yield=flow.settings.administrative_yield,
+            on_fault=lambda exc: self.stopped.set(),
+        )
+
+    # -- building ----------------------------------------------------------------------
+
+    def _enable_services(self) -> None:
+        for service_id, spec in self.flow.services.items():
+            service = spec.type()
+            context = ServiceContext(service_id, spec.type, spec.properties, self.services)
+            service.on_enabled(context)
+            self.services[service_id] = service
+
+    def _disable_services(self) -> None:
+        for service in reversed(list(self.services.values())):
+            try:
+                service.on_disabled()
+            except Exception:
+                log.exception("controller service failed to disable")
+        self.services.clear()
+
+    def _build(self) -> None:
+        flowfiles = self.repositories.flowfiles
+        problems = []
+        for node_id, spec in self.flow.processors.items():
+            node = ProcessorNode(
+                node_id, spec.type(), spec.schedule, auto_terminated=spec.auto_terminate,
+                name=spec.name,
+            )
+            try:
+                node.context = ProcessContext(
+                    node_id, spec.type, spec.properties, self.services,
+                    state=StateMap(node_id, flowfiles),
+                    concurrent_tasks=spec.schedule.concurrent_tasks,
+                )
+            except ConfigurationError as exc:
+                problems.extend(exc.at("processors").problems)
+            if not spec.enabled:
+                node.state = ScheduledState.DISABLED
+            self.nodes[node_id] = node
+        if problems:
+            raise ConfigurationError(problems)
+        summaries = flowfiles.queue_summaries()
+        for spec in self.flow.connections:
+            queue = FlowFileQueue(
+                spec.id,
+                swap_reader=flowfiles.page,
+                prioritizers=spec.prioritizers,
+                back_pressure_objects=spec.back_pressure_objects,
+                back_pressure_bytes=spec.back_pressure_bytes,
+                expiration_ms=int(spec.expiration * 1000),
+                swap_threshold=spec.swap_threshold,
+            )
+            if spec.id in summaries:
+                queue.restore(*summaries[spec.id])
+            connection = Connection(
+                spec.id, spec.source, spec.relationships, spec.destination, queue, spec.name
+            )
+            self.connections[spec.id] = connection
+            self.nodes[spec.destination].incoming.append(connection)
+            for relationship in spec.relationships:
+                self.nodes[spec.source].outgoing.setdefault(relationship, []).append(connection)
+        orphans = set(summaries) - set(self.connections)
+        for queue_id in sorted(orphans):
+            log.warning(
+                "the FlowFile repository holds %d FlowFile(s) for connection %r, which this flow"
+                " no longer has; they are kept on disk untouched", summaries[queue_id][0], queue_id,
+            )
+        self.repositories.restore_claim_counts()
+
+    # -- running -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.scheduler.start()
+        if self._maintenance is None:
+            self._maintenance = threading.Thread(
+                target=self._maintain, name="headwater-maintenance", daemon=True
+            )
+            self._maintenance.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop every processor, let running tasks finish, close the repositories."""
+        if self.stopped.is_set() and not self.scheduler.running and self._maintenance is None:
+            return
+        self.scheduler.stop(timeout)
+        self._stop_maintenance.set()
+        if self._maintenance is not None:
+            self._maintenance.join(timeout)
+            self._maintenance = None
+        self._disable_services()
+        self.repositories.close()
+        self.stopped.set()
+
+    def _maintain(self) -> None:
+        while not self._stop_maintenance.wait(self._maintenance_interval):
+            try:
+                events, claims = self.repositories.maintain()
+                if events or claims:
+                    log.info("retention removed %d events and %d content claims", events, claims)
+            except Exception:
+                log.exception("repository maintenance failed")
+
+    def node(self, node_id: str) -> ProcessorNode:
+        try:
+            return self.nodes[node_id]
+        except KeyError:
+            raise ApiError(404, f"no processor {node_id!r}; known: {', '.join(self.nodes)}") from None
+
+    def start_processor(self, node_id: str) -> None:
+        self.scheduler.start_node(self.node(node_id))
+
+    def stop_processor(self, node_id: str) -> None:
+        self.scheduler.stop_node(self.node(node_id))
+
+    def queued(self) -> int:
+        return sum(c.queue.count for c in self.connections.values())
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "flow": self.flow.name,
+            "running": self.scheduler.running,
+            "fault": str(self.scheduler.fault) if self.scheduler.fault else None,
+            "dataDir": str(self.data_dir),
+            "processors": [n.status() for n in self.nodes.values()],
+            "connections": [c.status() for c in self.connections.values()],
+        }
