@@ -15,14 +15,12 @@ will run.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from headwater.context import canonical_values, validate_properties
-from headwater.engine.cron import QuartzCron
 from headwater.errors import ConfigurationError, Problem
 from headwater.flow import schema
 from headwater.flow.model import (
@@ -30,11 +28,9 @@ from headwater.flow.model import (
     DEFAULT_BACK_PRESSURE_OBJECTS,
     DEFAULT_SWAP_THRESHOLD,
     ConnectionDefinition,
-    EngineSettings,
     FlowDefinition,
     ProcessorDefinition,
     Schedule,
-    SchedulingStrategy,
     ServiceDefinition,
 )
 from headwater.processor import (
@@ -54,7 +50,6 @@ from headwater.units import (
 
 T = TypeVar("T")
 
-_PARAMETER = re.compile(r"(#+)\{([^{}]*)\}")
 _FILE_SUFFIXES = (".yaml", ".yml", ".json")
 
 
@@ -112,16 +107,14 @@ class _Processor:
     connected: set[str] = field(default_factory=set)
 
 
-class _FlowReader:
+class _FlowReader(schema.ValueReader):
     """Reads one flow, section by section, collecting problems instead of raising."""
 
     def __init__(
         self, source: str, overrides: Mapping[str, str] | None, problems: list[Problem]
     ) -> None:
+        super().__init__(problems, overrides)
         self.source = source
-        self.overrides = dict(overrides or {})
-        self.problems = list(problems)
-        self.parameters: dict[str, str] = {}
         self.services: dict[str, ServiceDefinition] = {}
         self.service_types: dict[str, type[ControllerService]] = {}
         self.untyped_services: set[str] = set()
@@ -155,119 +148,8 @@ class _FlowReader:
             settings=settings,
         )
 
-    # -- helpers ---------------------------------------------------------------------
-
-    def problem(self, path: str, message: str, hint: str = "") -> None:
-        self.problems.append(Problem(path, message, hint))
-
     def default_name(self) -> str:
         return "flow" if self.source.startswith("<") else Path(self.source).stem
-
-    def known_keys(
-        self, data: Mapping[str, Any], allowed: tuple[str, ...], path: str, what: str
-    ) -> None:
-        for key in data:
-            if str(key) not in allowed:
-                where = f"{path}.{key}" if path else str(key)
-                hint = schema.nearest(str(key), allowed, "allowed: " + ", ".join(allowed))
-                self.problem(where, f"unknown {what}", hint)
-
-    def mapping(self, value: object, path: str) -> dict[str, Any]:
-        """``value`` as a mapping with text keys; nothing is an empty mapping."""
-        if value is None:
-            return {}
-        if not isinstance(value, Mapping):
-            self.problem(path, f"expected a mapping, got {schema.kind_of(value)}")
-            return {}
-        return {str(key): item for key, item in value.items()}
-
-    def plain(self, value: object, path: str) -> str | None:
-        """The text of a scalar, without parameter substitution (ids, types, names)."""
-        try:
-            return schema.scalar_text(value)
-        except TypeError as exc:
-            self.problem(path, str(exc))
-            return None
-
-    def text(self, value: object, path: str) -> str | None:
-        """The text of a scalar with ``#{parameters}`` substituted."""
-        raw = self.plain(value, path)
-        return None if raw is None else self.substitute(raw, path)
-
-    def substitute(self, text: str, path: str) -> str:
-        def replace(match: re.Match[str]) -> str:
-            hashes, name = match.group(1), match.group(2)
-            escaped = "#" * (len(hashes) // 2)
-            if len(hashes) % 2 == 0:
-                return f"{escaped}{{{name}}}"
-            if name in self.parameters:
-                return escaped + self.parameters[name]
-            known = sorted(self.parameters)
-            hint = schema.nearest(name, known, "") or (
-                "known parameters: " + (", ".join(known) or "none")
-            )
-            self.problem(
-                path,
-                f"refers to a missing parameter {name!r}",
-                f"{hint}; declare it under parameters: or pass -p {name}=VALUE",
-            )
-            return match.group(0)
-
-        return _PARAMETER.sub(replace, text) if "#" in text else text
-
-    def parse(self, parse: Callable[[str], T], text: str | None, path: str, fallback: T) -> T:
-        if text is None:
-            return fallback
-        try:
-            return parse(text)
-        except ValueError as exc:
-            self.problem(path, str(exc))
-            return fallback
-
-    def names(self, value: object, path: str) -> list[str]:
-        """A list of names; one name alone is accepted as a list of one."""
-        if value is None:
-            return []
-        items = value if isinstance(value, list) else [value]
-        out = []
-        for index, item in enumerate(items):
-            text = self.plain(item, f"{path}[{index}]")
-            if text is not None:
-                out.append(text)
-        return out
-
-    # -- sections --------------------------------------------------------------------
-
-    def read_parameters(self, value: object) -> None:
-        for key, item in self.mapping(value, "parameters").items():
-            text = self.plain(item, f"parameters.{key}")
-            self.parameters[key] = "" if text is None else text
-        self.parameters.update(self.overrides)
-
-    def read_settings(self, value: object) -> EngineSettings:
-        data = self.mapping(value, "settings")
-        self.known_keys(data, schema.SETTINGS_KEYS, "settings", "setting")
-        values = {k: self.text(v, f"settings.{k}") for k, v in data.items()}
-        default = EngineSettings()
-
-        def get(key: str, parse: Callable[[str], T], fallback: T) -> T:
-            return self.parse(parse, values.get(key), f"settings.{key}", fallback)
-
-        return EngineSettings(
-            threads=get("threads", parse_positive_int, default.threads),
-            administrative_yield=get(
-                "administrative-yield", parse_duration, default.administrative_yield
-            ),
-            provenance_max_age=get(
-                "provenance-max-age", parse_duration, default.provenance_max_age
-            ),
-            provenance_max_bytes=get(
-                "provenance-max-size", parse_data_size, default.provenance_max_bytes
-            ),
-            content_claim_max_bytes=get(
-                "content-claim-max-size", parse_data_size, default.content_claim_max_bytes
-            ),
-        )
 
     def read_service(self, service_id: str, raw: object) -> None:
         path = f"services.{service_id}"
@@ -364,38 +246,6 @@ class _FlowReader:
             if found.path not in skip:
                 self.problems.append(Problem(f"{path}.{found.path}", found.message, found.hint))
 
-    def read_schedule(self, value: object, path: str, default_period: str) -> Schedule:
-        data = self.mapping(value, path)
-        self.known_keys(data, schema.SCHEDULE_KEYS, path, "schedule key")
-        values = {k: self.text(v, f"{path}.{k}") for k, v in data.items()}
-        default = Schedule()
-        cron = values.get("cron")
-        if cron is not None:
-            if values.get("period") is not None:
-                self.problem(
-                    path,
-                    "has both period and cron",
-                    "give period for timer-driven or cron for CRON-driven, not both",
-                )
-            self.parse(QuartzCron, cron, f"{path}.cron", None)
-        period_text = values.get("period") or (None if cron else default_period)
-        return Schedule(
-            strategy=SchedulingStrategy.CRON_DRIVEN if cron else SchedulingStrategy.TIMER_DRIVEN,
-            period=self.parse(parse_duration, period_text, f"{path}.period", 0.0),
-            cron=cron,
-            concurrent_tasks=self.parse(
-                parse_positive_int, values.get("concurrent-tasks"), f"{path}.concurrent-tasks", 1
-            ),
-            penalty=self.parse(parse_duration, values.get("penalty"), f"{path}.penalty", 30.0),
-            yield_duration=self.parse(parse_duration, values.get("yield"), f"{path}.yield", 1.0),
-            batch_size=self.parse(
-                parse_positive_int,
-                values.get("batch-size"),
-                f"{path}.batch-size",
-                default.batch_size,
-            ),
-        )
-
     # -- connections -----------------------------------------------------------------
 
     def read_connections(self, value: object) -> list[ConnectionDefinition]:
@@ -438,7 +288,7 @@ class _FlowReader:
         source = self.endpoint(data.get("from"), f"{path}.from")
         destination = self.endpoint(data.get("to"), f"{path}.to")
         relationships = self.names(data.get("relationships"), f"{path}.relationships")
-        if not relationships and "relationships" not in data:
+        if not relationships:
             self.problem(path, "has no relationships", "list the relationships it carries")
         if source is not None:
             self.check_connected(source, relationships, f"{path}.relationships")

@@ -1,4 +1,9 @@
-"""What a flow file may hold: its sections and keys, and the YAML reading beneath.
+"""What a flow file may hold: its sections and keys, how one value is read, and the
+YAML reading beneath.
+
+``ValueReader`` reads single values and the small sections (settings, schedules) with
+the path of each, collecting a ``Problem`` for each mistake instead of raising; the
+loader builds on it for the sections that refer to one another.
 
 The YAML reader keeps every scalar as the text the person wrote (``0100`` stays
 ``0100``, ``1.10`` stays ``1.10``), turns only ``true``/``false`` into booleans, and
@@ -10,12 +15,18 @@ from __future__ import annotations
 
 import datetime
 import difflib
-from collections.abc import Sequence
-from typing import Any
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import yaml
 
+from headwater.engine.cron import QuartzCron
 from headwater.errors import Problem
+from headwater.flow.model import EngineSettings, Schedule, SchedulingStrategy
+from headwater.units import parse_data_size, parse_duration, parse_positive_int
+
+T = TypeVar("T")
 
 TOP_LEVEL_KEYS = ("flow", "parameters", "settings", "services", "processors", "connections")
 SERVICE_KEYS = ("type", "properties")
@@ -96,6 +107,162 @@ def kind_of(value: object) -> str:
     if value is None:
         return "nothing"
     return repr(scalar_text(value))
+
+
+_PARAMETER = re.compile(r"(#+)\{([^{}]*)\}")
+
+
+class ValueReader:
+    """Reads values with their paths; ``problems`` collects what is wrong with them."""
+
+    def __init__(self, problems: list[Problem], overrides: Mapping[str, str] | None) -> None:
+        self.problems = list(problems)
+        self.overrides = dict(overrides or {})
+        self.parameters: dict[str, str] = {}
+
+    def problem(self, path: str, message: str, hint: str = "") -> None:
+        self.problems.append(Problem(path, message, hint))
+
+    def known_keys(
+        self, data: Mapping[str, Any], allowed: tuple[str, ...], path: str, what: str
+    ) -> None:
+        for key in data:
+            if str(key) not in allowed:
+                where = f"{path}.{key}" if path else str(key)
+                hint = nearest(str(key), allowed, "allowed: " + ", ".join(allowed))
+                self.problem(where, f"unknown {what}", hint)
+
+    def mapping(self, value: object, path: str) -> dict[str, Any]:
+        """``value`` as a mapping with text keys; nothing is an empty mapping."""
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.problem(path, f"expected a mapping, got {kind_of(value)}")
+            return {}
+        return {str(key): item for key, item in value.items()}
+
+    def plain(self, value: object, path: str) -> str | None:
+        """The text of a scalar, without parameter substitution (ids, types, names)."""
+        try:
+            return scalar_text(value)
+        except TypeError as exc:
+            self.problem(path, str(exc))
+            return None
+
+    def text(self, value: object, path: str) -> str | None:
+        """The text of a scalar with ``#{parameters}`` substituted."""
+        raw = self.plain(value, path)
+        return None if raw is None else self.substitute(raw, path)
+
+    def substitute(self, text: str, path: str) -> str:
+        def replace(match: re.Match[str]) -> str:
+            hashes, name = match.group(1), match.group(2)
+            escaped = "#" * (len(hashes) // 2)
+            if len(hashes) % 2 == 0:
+                return f"{escaped}{{{name}}}"
+            if name in self.parameters:
+                return escaped + self.parameters[name]
+            known = sorted(self.parameters)
+            hint = nearest(name, known, "") or ("known parameters: " + (", ".join(known) or "none"))
+            self.problem(
+                path,
+                f"refers to a missing parameter {name!r}",
+                f"{hint}; declare it under parameters: or pass -p {name}=VALUE",
+            )
+            return match.group(0)
+
+        return _PARAMETER.sub(replace, text) if "#" in text else text
+
+    def parse(self, parse: Callable[[str], T], text: str | None, path: str, fallback: T) -> T:
+        if text is None:
+            return fallback
+        try:
+            return parse(text)
+        except ValueError as exc:
+            self.problem(path, str(exc))
+            return fallback
+
+    def names(self, value: object, path: str) -> list[str]:
+        """A list of names; one name alone is accepted as a list of one."""
+        if value is None:
+            return []
+        items = value if isinstance(value, list) else [value]
+        out = []
+        for index, item in enumerate(items):
+            text = self.plain(item, f"{path}[{index}]")
+            if text is not None:
+                out.append(text)
+        return out
+
+    def read_parameters(self, value: object) -> None:
+        for key, item in self.mapping(value, "parameters").items():
+            text = self.plain(item, f"parameters.{key}")
+            self.parameters[key] = "" if text is None else text
+        self.parameters.update(self.overrides)
+
+    def read_settings(self, value: object) -> EngineSettings:
+        data = self.mapping(value, "settings")
+        self.known_keys(data, SETTINGS_KEYS, "settings", "setting")
+        values = {k: self.text(v, f"settings.{k}") for k, v in data.items()}
+        default = EngineSettings()
+
+        def get(key: str, parse: Callable[[str], T], fallback: T) -> T:
+            return self.parse(parse, values.get(key), f"settings.{key}", fallback)
+
+        return EngineSettings(
+            threads=get("threads", parse_positive_int, default.threads),
+            administrative_yield=get(
+                "administrative-yield", parse_duration, default.administrative_yield
+            ),
+            provenance_max_age=get(
+                "provenance-max-age", parse_duration, default.provenance_max_age
+            ),
+            provenance_max_bytes=get(
+                "provenance-max-size", parse_data_size, default.provenance_max_bytes
+            ),
+            content_claim_max_bytes=get(
+                "content-claim-max-size", parse_data_size, default.content_claim_max_bytes
+            ),
+        )
+
+    def read_schedule(self, value: object, path: str, default_period: str) -> Schedule:
+        data = self.mapping(value, path)
+        self.known_keys(data, SCHEDULE_KEYS, path, "schedule key")
+        values = {k: self.text(v, f"{path}.{k}") for k, v in data.items()}
+        default = Schedule()
+        cron = values.get("cron")
+        if cron is not None:
+            if values.get("period") is not None:
+                self.problem(
+                    path,
+                    "has both period and cron",
+                    "give period for timer-driven or cron for CRON-driven, not both",
+                )
+            self.parse(QuartzCron, cron, f"{path}.cron", None)
+        period_text = values.get("period") or (None if cron else default_period)
+        return Schedule(
+            strategy=SchedulingStrategy.CRON_DRIVEN if cron else SchedulingStrategy.TIMER_DRIVEN,
+            period=self.parse(parse_duration, period_text, f"{path}.period", 0.0),
+            cron=cron,
+            concurrent_tasks=self.parse(
+                parse_positive_int,
+                values.get("concurrent-tasks"),
+                f"{path}.concurrent-tasks",
+                default.concurrent_tasks,
+            ),
+            penalty=self.parse(
+                parse_duration, values.get("penalty"), f"{path}.penalty", default.penalty
+            ),
+            yield_duration=self.parse(
+                parse_duration, values.get("yield"), f"{path}.yield", default.yield_duration
+            ),
+            batch_size=self.parse(
+                parse_positive_int,
+                values.get("batch-size"),
+                f"{path}.batch-size",
+                default.batch_size,
+            ),
+        )
 
 
 _SYNTAX_HINT = "check the indentation, and quote values holding ': ', ' #', '?', '{' or '*'"
