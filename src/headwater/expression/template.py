@@ -31,19 +31,22 @@ class Expression:
     def __init__(self, text: str) -> None:
         tree = parse(text)
         compiler = Compiler(text)
-        whole = compiler.compile(tree)
+        single = len(tree.parts) == 1 and not isinstance(tree.parts[0], Literal)
+        whole = compiler.compile(tree.parts[0] if single else tree)
         self.text = text
         self.is_literal = all(isinstance(part, Literal) for part in tree.parts)
         self.attribute_names = frozenset(compiler.attributes)
         if whole.constant:
-            rendered = render(whole.value)
+            result, rendered = whole.value, render(whole.value)
             self.evaluate = lambda lookup: rendered
+            self.evaluate_value = (lambda lookup: result) if single else self.evaluate
+            return
+        run = whole.run
+        if single:
+            self.evaluate_value = _guarded(run, text)
+            self.evaluate = _guarded(lambda lookup: render(run(lookup)), text)  # type: ignore[assignment]
         else:
-            self.evaluate = _guarded(whole.run, text)  # type: ignore[assignment]
-        if len(tree.parts) == 1 and not isinstance(tree.parts[0], Literal):
-            single = compiler.compile(tree.parts[0])
-            self.evaluate_value = _guarded(single.run, text)
-        else:
+            self.evaluate = _guarded(run, text)  # type: ignore[assignment]
             self.evaluate_value = self.evaluate
 
     def __repr__(self) -> str:

@@ -448,3 +448,25 @@ CASES: list[tuple[str, dict[str, str], str]] = [
 @pytest.mark.parametrize(("expression", "attributes", "expected"), CASES)
 def test_guide_example(expression: str, attributes: dict[str, str], expected: str) -> None:
     assert compile_expression(expression).evaluate(attributes) == expected
+
+
+GET_URI = [
+    (
+        "${getUri('https', 'admin:admin', 'nifi.apache.org', '1234', '/path/data ', "
+        "'key=value &key2=value2', 'frag1')}",
+        "https://admin:admin@nifi.apache.org:1234/path/data%20?key=value%20&key2=value2#frag1",
+    ),
+    (
+        "${getUri('https', null, 'nifi.apache.org', 8443, '/docs.html', null, null)}",
+        "https://nifi.apache.org:8443/docs.html",
+    ),
+    (
+        "${getUri('http', null, 'nifi.apache.org', -1, '/docs.html', null, null)}",
+        "http://nifi.apache.org/docs.html",
+    ),
+]
+
+
+@pytest.mark.parametrize(("expression", "expected"), GET_URI)
+def test_guide_get_uri(expression: str, expected: str) -> None:
+    assert compile_expression(expression).evaluate({}) == expected

@@ -8,6 +8,7 @@ import socket
 import threading
 import uuid
 from functools import lru_cache
+from urllib.parse import quote
 
 from headwater.expression.functions.registry import Arg, Subject, fn, register
 
@@ -48,3 +49,37 @@ register(
     fn("nextInt", next_int, subject=Subject.NONE, pure=False),
     fn("thread", lambda: threading.current_thread().name, subject=Subject.NONE, pure=False),
 )
+
+
+def get_uri(
+    scheme: object,
+    user_info: object,
+    host: object,
+    port: object,
+    path: object,
+    query: object,
+    fragment: object,
+) -> str:
+    """``new java.net.URI(scheme, userInfo, host, port, path, query, fragment)``; null or -1
+    leaves a component out, and characters illegal in a component are percent-encoded."""
+    legal = "!$&'()*+,;=:@-._~"
+    parts: list[str] = []
+    if scheme is not None:
+        parts.append(f"{scheme}:")
+    if host is not None:
+        parts.append("//")
+        if user_info is not None:
+            parts.append(quote(str(user_info), safe=legal) + "@")
+        parts.append(str(host))
+        if port is not None and str(port) != "-1":
+            parts.append(f":{port}")
+    if path is not None:
+        parts.append(quote(str(path), safe=legal + "/"))
+    if query is not None:
+        parts.append("?" + quote(str(query), safe=legal + "/?"))
+    if fragment is not None:
+        parts.append("#" + quote(str(fragment), safe=legal + "/?"))
+    return "".join(parts)
+
+
+register(fn("getUri", get_uri, *([Arg.ANY] * 7), subject=Subject.NONE))
