@@ -1,7 +1,9 @@
 """Small processors and services the flow-loader tests declare for themselves.
 
-Built-in processors are written elsewhere; these register under distinctive ``Tst``
-names so the tests do not depend on them.
+Built-in processors are written elsewhere; these use distinctive ``Tst`` names so the
+tests do not depend on them. They leave the global registries at once: the
+``registered`` fixture in ``conftest.py`` puts them back for each test only, so other
+tests that walk every registered type never see them.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from headwater.processor import (
+    PROCESSOR_TYPES,
+    SERVICE_TYPES,
     ControllerService,
     DynamicProperty,
     InputRequirement,
@@ -88,6 +92,14 @@ class TstPut(Processor):
     conflict = Property(
         "Conflict Resolution Strategy", default="fail", allowed=["fail", "replace", "ignore"]
     )
+
+
+TEST_PROCESSORS = (TstListen, TstRoute, TstMerge, TstPut)
+TEST_SERVICES = (TstRecordReader, TstRecordWriter)
+for _kind in TEST_PROCESSORS:
+    del PROCESSOR_TYPES[_kind.type_name()]
+for _service in TEST_SERVICES:
+    del SERVICE_TYPES[_service.type_name()]
 
 
 VALID_FLOW = """\
