@@ -1,0 +1,97 @@
+"""``headwater run FLOW.yaml``: the hub — run a flow and serve its API until stopped."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from headwater.cli.common import parse_assignments, parse_bind
+from headwater.engine.controller import FlowController
+from headwater.errors import ConfigurationError, HeadwaterError
+from headwater.flow.loader import load_flow
+
+DEFAULT_API = "127.0.0.1:8080"
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "run", help="run a flow until SIGTERM or Ctrl-C", description=__doc__
+    )
+    parser.add_argument("flow", type=Path, help="the flow file (YAML)")
+    parser.add_argument("--data-dir", type=Path, default=Path("headwater-data"),
+                        help="where the repositories live (default ./headwater-data)")
+    parser.add_argument("--api", default=DEFAULT_API, metavar="HOST:PORT",
+                        help=f"serve the REST API here (default {DEFAULT_API}; 'off' to disable)")
+    parser.add_argument("--token", help="require this bearer token on the API")
+    parser.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a flow parameter (repeatable)")
+    parser.add_argument("--duration", type=float, metavar="SECONDS",
+                        help="stop by itself after this many seconds")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        flow = load_flow(args.flow, parameters=parse_assignments(args.parameter))
+        controller = FlowController(flow, args.data_dir)
+    except ConfigurationError as exc:
+        for problem in exc.problems:
+            print(f"{args.flow}: {problem}", file=sys.stderr)
+        return 1
+    except HeadwaterError as exc:
+        print(f"headwater: cannot start: {exc}", file=sys.stderr)
+        return 1
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    server = None
+    try:
+        if args.api != "off":
+            from headwater.api.app import create_app
+            from headwater.api.server import ApiServer
+
+            host, port = parse_bind(args.api)
+            server = ApiServer(create_app(controller, token=args.token), host, port)
+            server.start()
+            print(f"headwater: API on http://{host}:{server.port}/api/v1/status", flush=True)
+        controller.start()
+        print(
+            f"headwater: flow {flow.name!r} running ({len(flow.processors)} processors,"
+            f" {len(flow.connections)} connections); data in {args.data_dir.resolve()}",
+            flush=True,
+        )
+        _wait(controller, stop, args.duration)
+    finally:
+        if server is not None:
+            server.stop()
+        controller.stop()
+    fault = controller.scheduler.fault
+    if fault is not None:
+        print(f"headwater: stopped by an engine fault: {fault}", file=sys.stderr)
+        return 3
+    print(f"headwater: stopped cleanly; {controller_summary(controller)}", flush=True)
+    return 0
+
+
+def _wait(controller: FlowController, stop: threading.Event, duration: float | None) -> None:
+    deadline = time.monotonic() + duration if duration else None
+    while not stop.is_set() and not controller.stopped.is_set():
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            return
+        stop.wait(min(1.0, left) if left is not None else 1.0)
+
+
+def controller_summary(controller: FlowController) -> str:
+    done = sum(n.stats.flowfiles_out for n in controller.nodes.values())
+    return f"{done} FlowFiles transferred, {controller.queued()} queued"
