@@ -163,12 +163,10 @@ class ValueReader:
             if name in self.parameters:
                 return escaped + self.parameters[name]
             known = sorted(self.parameters)
-            hint = nearest(name, known, "") or ("known parameters: " + (", ".join(known) or "none"))
-            self.problem(
-                path,
-                f"refers to a missing parameter {name!r}",
-                f"{hint}; declare it under parameters: or pass -p {name}=VALUE",
-            )
+            fix = f"declare it under parameters: or pass -p {name}=VALUE"
+            near = nearest(name, known)
+            hint = f"{near} Or {fix}" if near else f"known: {', '.join(known) or 'none'}; {fix}"
+            self.problem(path, f"refers to a missing parameter {name!r}", hint)
             return match.group(0)
 
         return _PARAMETER.sub(replace, text) if "#" in text else text
