@@ -280,10 +280,13 @@ class _FlowReader(schema.ValueReader):
     def read_connection(
         self, raw: object, path: str, connection_id: str | None, taken: set[str]
     ) -> ConnectionDefinition | None:
-        data = self.mapping(raw, path)
-        if not data:
-            self.problem(path, "is empty", "give from:, relationships: and to:")
+        if not isinstance(raw, Mapping) or not raw:
+            found = schema.kind_of(raw)
+            self.problem(
+                path, f"expected a mapping with from:, relationships: and to:, got {found}"
+            )
             return None
+        data = self.mapping(raw, path)
         self.known_keys(data, schema.CONNECTION_KEYS, path, "connection key")
         source = self.endpoint(data.get("from"), f"{path}.from")
         destination = self.endpoint(data.get("to"), f"{path}.to")

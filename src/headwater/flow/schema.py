@@ -100,8 +100,8 @@ def scalar_text(value: object) -> str | None:
 
 def kind_of(value: object) -> str:
     """A person's word for what a YAML value is, for messages."""
-    if isinstance(value, dict):
-        return "a mapping"
+    if isinstance(value, Mapping):
+        return "a mapping" if value else "an empty mapping"
     if isinstance(value, list | tuple):
         return "a list"
     if value is None:
@@ -183,6 +183,9 @@ class ValueReader:
     def names(self, value: object, path: str) -> list[str]:
         """A list of names; one name alone is accepted as a list of one."""
         if value is None:
+            return []
+        if isinstance(value, Mapping):
+            self.problem(path, "expected a list of names, got a mapping")
             return []
         items = value if isinstance(value, list) else [value]
         out = []
