@@ -204,3 +204,28 @@ def test_missing_type_and_required_property() -> None:
     found = by_path(text)
     assert found["processors.listen"].message == "has no type"
     assert found["processors.put.properties.Directory"].message == "is required"
+
+
+def test_wrong_shapes_are_each_one_problem() -> None:
+    text = """\
+flow: {name: x}
+parameters: [a]
+settings: 3
+processors:
+  listen: {type: TstListen, properties: [1], schedule: 5 sec, auto-terminate: {success: 1}}
+  lone: TstPut
+connections: [1, {}, {from: listen, relationships: [], to: lone}]
+"""
+    found = {(p.path, p.message) for p in problems_of(text)}
+    assert ("flow", "expected a single value, got a mapping") in found
+    assert ("parameters", "expected a mapping, got a list") in found
+    assert ("settings", "expected a mapping, got '3'") in found
+    assert ("processors.listen.properties", "expected a mapping, got a list") in found
+    assert ("processors.listen.schedule", "expected a mapping, got '5 sec'") in found
+    assert ("processors.listen.auto-terminate", "expected a list of names, got a mapping") in found
+    assert ("processors.lone", "expected a mapping with type:, got 'TstPut'") in found
+    shape = "expected a mapping with from:, relationships: and to:, got"
+    assert ("connections[0]", f"{shape} '1'") in found
+    assert ("connections[1]", f"{shape} an empty mapping") in found
+    assert ("connections[2]", "has no relationships") in found
+    assert len([p for p, _ in found if p.startswith("connections[0]")]) == 1
