@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime
 import difflib
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import yaml
@@ -276,7 +276,11 @@ def read_yaml(text: str) -> tuple[object, list[Problem]]:
     """
     loader = _TextLoader(text)
     try:
-        data = loader.get_single_data()
+        node = loader.get_single_node()
+        if node is None:
+            return None, []
+        duplicates = list(_duplicate_keys(node, ""))
+        return loader.construct_document(node), duplicates
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -286,34 +290,32 @@ def read_yaml(text: str) -> tuple[object, list[Problem]]:
         return None, [Problem("", f"YAML syntax error: {exc}")]
     finally:
         loader.dispose()
-    return data, loader.duplicates
+
+
+def _duplicate_keys(node: yaml.Node, path: str) -> Iterator[Problem]:
+    """Keys given twice in one mapping, which YAML would silently merge into one."""
+    if isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from _duplicate_keys(item, f"{path}[{index}]")
+    elif isinstance(node, yaml.MappingNode):
+        first: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.value == "<<":
+                continue
+            key, line = key_node.value, key_node.start_mark.line + 1
+            where = f"{path}.{key}" if path else key
+            if key in first:
+                yield Problem(
+                    where,
+                    f"given twice, at lines {first[key]} and {line}",
+                    "ids and keys must be unique: rename or remove one",
+                )
+            first.setdefault(key, line)
+            yield from _duplicate_keys(value_node, where)
 
 
 class _TextLoader(yaml.SafeLoader):
-    """SafeLoader that keeps scalars as written and reports duplicate keys."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.duplicates: list[Problem] = []
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        self.flatten_mapping(node)
-        seen: set[str] = set()
-        for key_node, _ in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                continue
-            if key_node.value in seen:
-                mark = key_node.start_mark
-                self.duplicates.append(
-                    Problem(
-                        "",
-                        f"duplicate key {key_node.value!r} at line {mark.line + 1}, "
-                        f"column {mark.column + 1}",
-                        "ids and keys must be unique; rename or remove one",
-                    )
-                )
-            seen.add(key_node.value)
-        return super().construct_mapping(node, deep=deep)
+    """SafeLoader that keeps scalars as the text written."""
 
 
 def _as_written(loader: yaml.SafeLoader, node: yaml.Node) -> str:

@@ -157,7 +157,7 @@ def test_duplicate_ids_are_reported() -> None:
     )
     problems = problems_of(text)
     messages = [str(p) for p in problems]
-    assert any("duplicate key 'route' at line" in m for m in messages)
+    assert "processors.route: given twice, at lines 16 and 27" in messages[0]
     assert any(
         p.path == "processors.json-reader" and "also a service" in p.message for p in problems
     )
