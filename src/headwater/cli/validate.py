@@ -1,8 +1,8 @@
 """``headwater validate FLOW.yaml [-p name=value ...]``: check a flow, start nothing.
 
 Prints ``FLOW.yaml: valid (N processors, M connections)`` and exits 0, or prints every
-problem on its own line, prefixed with the file name so editors can jump to it, and
-exits 1.
+problem on its own line and exits 1. Each line starts with the file name and, where
+known, the line (``flow.yaml:17: processors.merge...``), so editors can jump to it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from headwater.errors import ConfigurationError
-from headwater.flow.loader import load_flow
+from headwater.flow.loader import FlowDefinitionError, load_flow
 
 
 def register(subparsers: Any) -> None:
@@ -49,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
         flow = load_flow(Path(args.flow), parameters=dict(args.parameter))
     except ConfigurationError as exc:
         for problem in exc.problems:
-            print(f"{args.flow}: {problem}", file=sys.stderr)
+            line = exc.line_of(problem.path) if isinstance(exc, FlowDefinitionError) else None
+            where = f"{args.flow}:{line}" if line else args.flow
+            print(f"{where}: {problem}", file=sys.stderr)
         return 1
     processors = _count(len(flow.processors), "processor")
     connections = _count(len(flow.connections), "connection")

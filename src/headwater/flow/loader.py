@@ -15,7 +15,7 @@ will run.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -63,10 +63,10 @@ def load_flow(
     listing every problem found.
     """
     source, text = _read(path_or_text)
-    data, problems = schema.read_yaml(text)
-    if data is None and problems:
-        raise ConfigurationError(problems)
-    return _FlowReader(source, parameters, problems).read(data)
+    document = schema.read_yaml(text)
+    if document.data is None and document.problems:
+        raise FlowDefinitionError(document.problems, {})
+    return _FlowReader(source, parameters, document.problems, document.lines).read(document.data)
 
 
 def load_flow_dict(
@@ -74,7 +74,25 @@ def load_flow_dict(
 ) -> FlowDefinition:
     """The flow in already-parsed data (YAML or JSON); ``source`` names it for messages
     and gives the flow its name when the data has none."""
-    return _FlowReader(source, parameters, []).read(data)
+    return _FlowReader(source, parameters, [], {}).read(data)
+
+
+class FlowDefinitionError(ConfigurationError):
+    """Every problem with a flow, and the line on which each path is written when the
+    flow came from YAML text (``line_of``), so messages can point into the file."""
+
+    def __init__(self, problems: Iterable[Problem], lines: Mapping[str, int]) -> None:
+        super().__init__(problems)
+        self.lines = dict(lines)
+
+    def line_of(self, path: str) -> int | None:
+        """The line of ``path``, or of its nearest written parent (a missing required
+        property points at its processor's properties); None when unknown."""
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[: max(path.rfind("."), path.rfind("["), 0)]
+        return None
 
 
 def _read(path_or_text: str | os.PathLike[str]) -> tuple[str, str]:
@@ -111,10 +129,15 @@ class _FlowReader(schema.ValueReader):
     """Reads one flow, section by section, collecting problems instead of raising."""
 
     def __init__(
-        self, source: str, overrides: Mapping[str, str] | None, problems: list[Problem]
+        self,
+        source: str,
+        overrides: Mapping[str, str] | None,
+        problems: list[Problem],
+        lines: dict[str, int],
     ) -> None:
         super().__init__(problems, overrides)
         self.source = source
+        self.lines = lines
         self.services: dict[str, ServiceDefinition] = {}
         self.service_types: dict[str, type[ControllerService]] = {}
         self.untyped_services: set[str] = set()
@@ -124,7 +147,7 @@ class _FlowReader(schema.ValueReader):
         if not isinstance(data, Mapping):
             found = "an empty file" if data is None else schema.kind_of(data)
             self.problem("", f"expected a mapping with processors:, got {found}")
-            raise ConfigurationError(self.problems)
+            raise FlowDefinitionError(self.problems, self.lines)
         self.known_keys(data, schema.TOP_LEVEL_KEYS, "", "top-level key")
         name = self.plain(data.get("flow"), "flow") or self.default_name()
         self.read_parameters(data.get("parameters"))
@@ -138,7 +161,7 @@ class _FlowReader(schema.ValueReader):
         for processor in self.processors.values():
             self.check_relationships(processor)
         if self.problems:
-            raise ConfigurationError(self.problems)
+            raise FlowDefinitionError(self.problems, self.lines)
         return FlowDefinition(
             name=name,
             processors={p.id: self.definition(p) for p in self.processors.values()},

@@ -17,6 +17,7 @@ import datetime
 import difflib
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import yaml
@@ -269,34 +270,46 @@ class ValueReader:
 _SYNTAX_HINT = "check the indentation, and quote values holding ': ', ' #', '?', '{' or '*'"
 
 
-def read_yaml(text: str) -> tuple[object, list[Problem]]:
-    """The document in ``text`` and the problems found reading it.
+@dataclass(frozen=True)
+class YamlDocument:
+    """A parsed flow file: its data, the problems found reading it, and the line on
+    which each dotted path is written (for messages an editor can jump to)."""
 
-    A syntax error gives ``None`` and one problem naming its line and column.
-    """
+    data: object
+    problems: list[Problem]
+    lines: dict[str, int]
+
+
+def read_yaml(text: str) -> YamlDocument:
+    """The document in ``text``; a syntax error gives ``None`` and one problem naming
+    its line and column."""
     loader = _TextLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
-            return None, []
-        duplicates = list(_duplicate_keys(node, ""))
-        return loader.construct_document(node), duplicates
+            return YamlDocument(None, [], {})
+        lines: dict[str, int] = {}
+        duplicates = list(_duplicate_keys(node, "", lines))
+        return YamlDocument(loader.construct_document(node), duplicates, lines)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         reason = exc.problem or exc.context or "unreadable"
-        return None, [Problem("", f"YAML syntax error{where}: {reason}", _SYNTAX_HINT)]
+        problem = Problem("", f"YAML syntax error{where}: {reason}", _SYNTAX_HINT)
     except yaml.YAMLError as exc:
-        return None, [Problem("", f"YAML syntax error: {exc}")]
+        problem = Problem("", f"YAML syntax error: {exc}")
     finally:
         loader.dispose()
+    return YamlDocument(None, [problem], {})
 
 
-def _duplicate_keys(node: yaml.Node, path: str) -> Iterator[Problem]:
-    """Keys given twice in one mapping, which YAML would silently merge into one."""
+def _duplicate_keys(node: yaml.Node, path: str, lines: dict[str, int]) -> Iterator[Problem]:
+    """Keys given twice in one mapping, which YAML would silently merge into one;
+    fills ``lines`` with the line of every path on the way."""
     if isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            yield from _duplicate_keys(item, f"{path}[{index}]")
+            lines[f"{path}[{index}]"] = item.start_mark.line + 1
+            yield from _duplicate_keys(item, f"{path}[{index}]", lines)
     elif isinstance(node, yaml.MappingNode):
         first: dict[str, int] = {}
         for key_node, value_node in node.value:
@@ -311,7 +324,8 @@ def _duplicate_keys(node: yaml.Node, path: str) -> Iterator[Problem]:
                     "ids and keys must be unique: rename or remove one",
                 )
             first.setdefault(key, line)
-            yield from _duplicate_keys(value_node, where)
+            lines.setdefault(where, line)
+            yield from _duplicate_keys(value_node, where, lines)
 
 
 class _TextLoader(yaml.SafeLoader):

@@ -4,7 +4,7 @@ import pytest
 from flowparts import VALID_FLOW
 
 from headwater.errors import ConfigurationError, Problem
-from headwater.flow.loader import load_flow
+from headwater.flow.loader import FlowDefinitionError, load_flow
 
 MANY_MISTAKES = """\
 flow: broken
@@ -229,3 +229,15 @@ connections: [1, {}, {from: listen, relationships: [], to: lone}]
     assert ("connections[1]", f"{shape} an empty mapping") in found
     assert ("connections[2]", "has no relationships") in found
     assert len([p for p, _ in found if p.startswith("connections[0]")]) == 1
+
+
+def test_problems_know_their_lines() -> None:
+    with pytest.raises(FlowDefinitionError) as caught:
+        load_flow(MANY_MISTAKES)
+    error = caught.value
+    assert error.line_of("processors.merge.properties.min-records") == 15
+    assert error.line_of("processors.store.type") == 18
+    assert error.line_of("connections[1].relationships[0]") == 21
+    # a path that is not written (a missing property) points at its nearest parent
+    assert error.line_of("processors.store.properties.Directory") == 17
+    assert error.line_of("") is None
