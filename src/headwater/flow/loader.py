@@ -2,7 +2,8 @@
 
 Nothing stops at the first mistake: the reader walks the whole file, collects a
 ``Problem`` with a dotted path for each thing wrong, and raises one
-``ConfigurationError`` at the end::
+``FlowDefinitionError`` (a ``ConfigurationError`` that also knows the line of each
+path in the YAML) at the end::
 
     processors.merge.properties.min-records: expected a whole number, got 'ten'
     processors.route: relationship 'unmatched' is neither connected nor auto-terminated
