@@ -1,0 +1,108 @@
+"""``create_app``: the hub's FastAPI application over one FlowController.
+
+Routes live in one module per concept (status, processors, queues, provenance); this
+module wires them under ``/api/v1``, puts the bearer-token check on every route but
+health, and turns errors into ``{"detail": "..."}`` answers people can act on:
+``ApiError`` keeps its 4xx, a failed or closed repository is a 503, and invalid
+parameters are a 422 whose detail names each parameter and what was wrong with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.params import Depends as DependsParam
+from fastapi.responses import JSONResponse
+
+from headwater.api import processors, provenance, queues, status
+from headwater.api.dependencies import BearerToken
+from headwater.engine.controller import FlowController
+from headwater.errors import ApiError, RepositoryError
+
+API_PREFIX = "/api/v1"
+
+_DESCRIPTION = """\
+The headwater hub: the running flow's status, its queues, and provenance — search
+events, draw a FlowFile's lineage, download content as it was at any event.
+
+Errors answer `{"detail": "..."}` saying what was wrong and what to do. When the hub
+runs with a token, every route except `/api/v1/health` needs
+`Authorization: Bearer <token>`.
+"""
+
+
+def _version() -> str:
+    try:
+        return version("headwater")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "0+unknown"
+
+
+def create_app(controller: FlowController, *, token: str | None = None) -> FastAPI:
+    """The API over ``controller``; with ``token``, every route but health needs it."""
+    app = FastAPI(
+        title="headwater hub API",
+        description=_DESCRIPTION,
+        version=_version(),
+        openapi_tags=[
+            {"name": "status", "description": "Health and the status of the whole flow."},
+            {"name": "processors", "description": "Start, stop and inspect processors."},
+            {"name": "connections", "description": "Connections and their queues."},
+            {"name": "provenance", "description": "Events, lineage and content downloads."},
+            {"name": "flowfiles", "description": "FlowFiles by uuid."},
+        ],
+    )
+    app.state.controller = controller
+    guarded: Sequence[DependsParam] = [Depends(BearerToken(token))] if token else []
+    app.include_router(status.health_router, prefix=API_PREFIX)
+    for module in (status, processors, queues, provenance):
+        app.include_router(module.router, prefix=API_PREFIX, dependencies=guarded)
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RepositoryError, _repository_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    return app
+
+
+async def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+
+
+async def _repository_error(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(
+        {"detail": f"the hub's repositories cannot answer now: {exc}; retry, or check the hub"},
+        status_code=503,
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = [_describe(error) for error in exc.errors()]
+    return JSONResponse(
+        {
+            "detail": "; ".join(problems),
+            "errors": [
+                {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type")}
+                for e in exc.errors()
+            ],
+        },
+        status_code=422,
+    )
+
+
+_PLACES = {"query": "query parameter", "path": "path parameter", "header": "header"}
+
+
+def _describe(error: dict[str, Any]) -> str:
+    loc = [str(part) for part in error.get("loc", ())]
+    where = _PLACES.get(loc[0], loc[0]) if loc else "request"
+    name = ".".join(loc[1:])
+    message = str(error.get("msg", "is invalid"))
+    text = f"{where} {name!r}: {message}" if name else f"{where}: {message}"
+    if "input" in error and error["input"] is not None:
+        text += f" (got {error['input']!r})"
+    return text
