@@ -19,7 +19,7 @@ class DuplicateFlowFile(Processor):
     The original gets ``copy.index`` 0 and the clones 1, 2, ...; clones share the
     content, so a copy costs an attribute map, not the bytes. When the number of copies
     evaluates to something that is not a whole number, the FlowFile goes on alone with
-    the reason in ``DuplicateFlowFile.error`` (NiFi has no failure relationship here).
+    the reason in ``error.message`` (NiFi has no failure relationship here).
     """
 
     tags = ("test", "load", "duplicate")
@@ -43,7 +43,7 @@ class DuplicateFlowFile(Processor):
             except ProcessException as exc:
                 log.error("%s: %s; passing %s on without copies", context.id, exc, ff.uuid)
                 ff = session.put_all_attributes(
-                    ff, {"copy.index": "0", "DuplicateFlowFile.error": str(exc)}
+                    ff, {"copy.index": "0", "error.message": str(exc)}
                 )
                 session.transfer(ff, self.SUCCESS)
                 continue

@@ -30,7 +30,7 @@ def test_duplicate_bad_count_passes_original_with_reason() -> None:
         runner.enqueue(b"x", n="many")
         runner.run()
         (out,) = runner.transferred(DuplicateFlowFile.SUCCESS)
-        assert "many" in out.attributes["DuplicateFlowFile.error"]
+        assert "many" in out.attributes["error.message"]
         assert out.attributes["copy.index"] == "0"
 
 
