@@ -24,7 +24,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -37,25 +37,11 @@ from headwater.repository.lineage import MAX_LINEAGE_FLOWFILES, connected_flowfi
 SCHEMA_VERSION = 1
 
 # Stored codes: append new types at the end, never reorder (the codes are on disk).
-_TYPE_NAMES = (
-    "CREATE",
-    "RECEIVE",
-    "FETCH",
-    "SEND",
-    "UPLOAD",
-    "REMOTE_INVOCATION",
-    "DOWNLOAD",
-    "DROP",
-    "EXPIRE",
-    "FORK",
-    "JOIN",
-    "CLONE",
-    "CONTENT_MODIFIED",
-    "ATTRIBUTES_MODIFIED",
-    "ROUTE",
-    "ADDINFO",
-    "REPLAY",
+_TYPE_CODE_ORDER = (
+    "CREATE RECEIVE FETCH SEND UPLOAD REMOTE_INVOCATION DOWNLOAD DROP EXPIRE FORK JOIN CLONE"
+    " CONTENT_MODIFIED ATTRIBUTES_MODIFIED ROUTE ADDINFO REPLAY"
 )
+_TYPE_NAMES = _TYPE_CODE_ORDER.split()
 _TYPES = tuple(ProvenanceEventType(name) for name in _TYPE_NAMES)
 _TYPE_CODES: dict[str, int] = {name: code for code, name in enumerate(_TYPE_NAMES)}
 
@@ -93,6 +79,8 @@ _COLUMNS = (
 _INSERT = f"INSERT INTO event ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 _SELECT = f"SELECT {_COLUMNS} FROM event"
 _RETENTION_CHUNK = 10_000  # events per delete transaction, so writers wait briefly
+_WAL_PAGES = 16_384  # the writer checkpoints itself past 64 MB of WAL (4 KiB pages)
+_CHECKPOINT_SECONDS = 0.1
 
 
 def event_rows(events: Sequence[ProvenanceEvent], first_id: int) -> Iterator[tuple[Any, ...]]:
@@ -205,9 +193,36 @@ class SqliteProvenanceRepository:
                 "SELECT max(coalesce((SELECT max(event_id) FROM event), 0),"
                 " coalesce((SELECT value FROM meta WHERE key = 'last_event_id'), 0))"
             ).fetchone()
+            self._writer.execute(f"PRAGMA wal_autocheckpoint = {_WAL_PAGES}")
+            self._writer.execute(f"PRAGMA journal_size_limit = {_WAL_PAGES * 4096}")
+            checkpoints = self._connect(cache_mb=2)
         self._next_id: int = last + 1
+        self._stop = threading.Event()
+        self._checkpointer = threading.Thread(
+            target=self._checkpoint_loop,
+            args=(checkpoints,),
+            name=f"provenance-checkpoint {self.path}",
+            daemon=True,
+        )
+        self._checkpointer.start()
 
     # -- plumbing ---------------------------------------------------------------------
+
+    def _checkpoint_loop(self, conn: sqlite3.Connection) -> None:
+        """Copy the WAL into the database off the register path, on the other core.
+
+        SQLite lets go of the GIL while it copies, and a PASSIVE checkpoint never
+        blocks the writer. The writer's own autocheckpoint (at ``_WAL_PAGES``) is the
+        fallback that bounds the WAL if this thread falls behind; by then most frames
+        are already copied, so it is cheap.
+        """
+        try:
+            while not self._stop.wait(_CHECKPOINT_SECONDS):
+                # Busy or a passing I/O error: the next round or the writer copies.
+                with suppress(sqlite3.Error):
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
 
     def _connect(self, cache_mb: int) -> sqlite3.Connection:
         conn = sqlite3.connect(
@@ -467,6 +482,8 @@ class SqliteProvenanceRepository:
             if self._closed:
                 return
             self._closed = True
+            self._stop.set()
+            self._checkpointer.join()
             with self._translate("close"):
                 self._writer.execute("PRAGMA optimize")
                 self._writer.close()
