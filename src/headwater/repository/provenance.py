@@ -188,14 +188,18 @@ class SqliteProvenanceRepository:
             raise RepositoryError(f"cannot create provenance directory {directory}: {exc}") from exc
         with self._translate("open"):
             self._writer = self._connect(cache_mb=64)
-            self._writer.executescript(_SCHEMA)
-            (last,) = self._writer.execute(
-                "SELECT max(coalesce((SELECT max(event_id) FROM event), 0),"
-                " coalesce((SELECT value FROM meta WHERE key = 'last_event_id'), 0))"
-            ).fetchone()
-            self._writer.execute(f"PRAGMA wal_autocheckpoint = {_WAL_PAGES}")
-            self._writer.execute(f"PRAGMA journal_size_limit = {_WAL_PAGES * 4096}")
-            checkpoints = self._connect(cache_mb=2)
+            try:
+                self._writer.executescript(_SCHEMA)
+                (last,) = self._writer.execute(
+                    "SELECT max(coalesce((SELECT max(event_id) FROM event), 0),"
+                    " coalesce((SELECT value FROM meta WHERE key = 'last_event_id'), 0))"
+                ).fetchone()
+                self._writer.execute(f"PRAGMA wal_autocheckpoint = {_WAL_PAGES}")
+                self._writer.execute(f"PRAGMA journal_size_limit = {_WAL_PAGES * 4096}")
+                checkpoints = self._connect(cache_mb=2)
+            except sqlite3.Error:
+                self._writer.close()
+                raise
         self._next_id: int = last + 1
         self._stop = threading.Event()
         self._checkpointer = threading.Thread(

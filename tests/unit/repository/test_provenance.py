@@ -79,6 +79,13 @@ def test_every_field_round_trips(repo: SqliteProvenanceRepository) -> None:
     assert repo.get(original.event_id + 1) is None
 
 
+def test_every_event_type_is_stored_and_found(repo: SqliteProvenanceRepository) -> None:
+    repo.register([event(f"ff-{kind}", kind) for kind in ProvenanceEventType])
+    for kind in ProvenanceEventType:
+        (found,) = repo.query(event_type=kind)
+        assert found.event_type is kind and found.flowfile_uuid == f"ff-{kind}"
+
+
 def test_ids_increase_across_batches(repo: SqliteProvenanceRepository) -> None:
     first = [event("a"), event("b")]
     second = [event("c")]
