@@ -178,9 +178,35 @@ def _field(moment: datetime, letter: str, width: int) -> str:
     return f"{values[letter]:0{width}d}"
 
 
+# Java pattern fields that strftime writes identically (C locale), by (letter, width).
+_STRFTIME = {
+    ("y", 4): "%Y", ("y", 2): "%y", ("u", 4): "%Y", ("M", 2): "%m", ("M", 3): "%b",
+    ("M", 4): "%B", ("d", 2): "%d", ("H", 2): "%H", ("h", 2): "%I", ("m", 2): "%M",
+    ("s", 2): "%S", ("E", 3): "%a", ("E", 4): "%A", ("a", 1): "%p", ("D", 3): "%j",
+    ("Z", 1): "%z",
+}
+
+
+@lru_cache(maxsize=512)
+def _strftime_pattern(pattern: str) -> str | None:
+    """The equivalent strftime format, when every field has one (the common case)."""
+    parts: list[str] = []
+    for letter, width in tokenize(pattern):
+        if letter == "'":
+            parts.append(str(width).replace("%", "%%"))
+        elif (code := _STRFTIME.get((letter, width))) is not None:  # type: ignore[arg-type]
+            parts.append(code)
+        else:
+            return None
+    return "".join(parts)
+
+
 def format_date(moment: datetime, pattern: str, zone_name: str | None) -> str:
     """``moment`` written with the Java ``pattern`` in ``zone_name`` (local when None)."""
     moment = moment.astimezone(zone(zone_name) if zone_name else local())
+    fast = _strftime_pattern(pattern)
+    if fast is not None:
+        return moment.strftime(fast)
     parts: list[str] = []
     for letter, width in tokenize(pattern):
         parts.append(width if letter == "'" else _field(moment, letter, width))  # type: ignore[arg-type]

@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS flowfile (
     seq INTEGER PRIMARY KEY,
     queue TEXT NOT NULL,
     uuid TEXT NOT NULL,
-    attributes BLOB NOT NULL,
+    attributes BLOB NOT NULL,  -- JSON object
     claim INTEGER NOT NULL,
     offset INTEGER NOT NULL,
     size INTEGER NOT NULL,
@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS component_state (
 """
 
 _INSERT = "INSERT INTO flowfile VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_DELETE = "DELETE FROM flowfile WHERE seq = ?"
 _COLUMNS = "seq, uuid, attributes, claim, offset, size, entry_date, lineage_start, queued_at"
 
 Row = tuple[int, str, str, bytes, int, int, int, int, int, int]
@@ -109,14 +110,14 @@ class SqliteFlowFileRepository:
             self._next_seq += count
         return range(start, start + count)
 
-    def commit(self, inserts: Sequence[Row], deletes: Iterable[int]) -> None:
+    def commit(self, inserts: Sequence[Row], deletes: Sequence[int]) -> None:
         """One transaction: new rows (``row(queue, flowfile)``), rows deleted by seq."""
         try:
             with self._lock:
                 db = self._db
                 db.execute("BEGIN")
                 try:
-                    db.executemany("DELETE FROM flowfile WHERE seq = ?", [(s,) for s in deletes])
+                    db.executemany(_DELETE, [(seq,) for seq in deletes])
                     db.executemany(_INSERT, inserts)
                     db.execute("COMMIT")
                 except BaseException:
