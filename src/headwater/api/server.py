@@ -37,14 +37,13 @@ class ApiServer:
         )
         self._server = uvicorn.Server(config)
         self._socket: socket.socket | None = None
+        self._bound_port: int | None = None
         self._thread: threading.Thread | None = None
 
     @property
     def port(self) -> int:
-        """The bound port (the real one when started with port 0)."""
-        if self._socket is None:
-            return self.requested_port
-        return int(self._socket.getsockname()[1])
+        """The bound port (the real one when started with port 0), kept after ``stop``."""
+        return self.requested_port if self._bound_port is None else self._bound_port
 
     @property
     def url(self) -> str:
@@ -56,6 +55,7 @@ class ApiServer:
         if self._thread is not None:
             raise RuntimeError("this ApiServer was already started; make a new one")
         self._socket = _bind(self.host, self.requested_port)
+        self._bound_port = int(self._socket.getsockname()[1])
         self._thread = threading.Thread(
             target=self._server.run,
             kwargs={"sockets": [self._socket]},
