@@ -27,8 +27,12 @@ FLOW = {
     "processors": {
         "generate": {
             "type": "GenerateFlowFile",
-            "properties": {"Batch Size": 1000, "File Size": "64 B", "Data Format": "Text",
-                           "sensor": "bme680"},
+            "properties": {
+                "Batch Size": 1000,
+                "File Size": "64 B",
+                "Data Format": "Text",
+                "sensor": "bme680",
+            },
             "schedule": {"period": "0 sec"},
         },
         "update": {
@@ -82,8 +86,10 @@ def run_baseline(seconds: float, batch: int) -> float:
             db.execute(f"PRAGMA synchronous={sync}")
         ffdb.execute("CREATE TABLE ff (seq INTEGER PRIMARY KEY, queue TEXT, uuid TEXT, attrs BLOB)")
         ffdb.execute("CREATE INDEX ffq ON ff (queue, seq)")
-        pvdb.execute("CREATE TABLE ev (id INTEGER PRIMARY KEY, type INT, uuid TEXT, component TEXT,"
-                     " time INT, attrs BLOB)")
+        pvdb.execute(
+            "CREATE TABLE ev (id INTEGER PRIMARY KEY, type INT, uuid TEXT, component TEXT,"
+            " time INT, attrs BLOB)"
+        )
         for column in ("uuid", "component", "type", "time"):
             pvdb.execute(f"CREATE INDEX ev_{column} ON ev ({column})")
         seq = 0
@@ -105,12 +111,18 @@ def run_baseline(seconds: float, batch: int) -> float:
                 ffdb.executemany("DELETE FROM ff WHERE seq = ?", deletes)
                 ffdb.executemany("INSERT INTO ff VALUES (?, ?, ?, ?)", rows)
                 ffdb.execute("COMMIT")
-                events = [(step, ff.uuid, "c", now, orjson.dumps(ff.attributes)) for ff in flowfiles]
+                events = [
+                    (step, ff.uuid, "c", now, orjson.dumps(ff.attributes)) for ff in flowfiles
+                ]
                 if step == 2:
-                    events += [(9, ff.uuid, "c", now, orjson.dumps(ff.attributes)) for ff in flowfiles]
+                    events += [
+                        (9, ff.uuid, "c", now, orjson.dumps(ff.attributes)) for ff in flowfiles
+                    ]
                 pvdb.execute("BEGIN")
-                pvdb.executemany("INSERT INTO ev (type, uuid, component, time, attrs)"
-                                 " VALUES (?, ?, ?, ?, ?)", events)
+                pvdb.executemany(
+                    "INSERT INTO ev (type, uuid, component, time, attrs) VALUES (?, ?, ?, ?, ?)",
+                    events,
+                )
                 pvdb.execute("COMMIT")
             done += batch
         return done / (time.perf_counter() - started)
@@ -126,8 +138,10 @@ def main() -> None:
     raw = run_baseline(args.seconds, args.batch)
     print(f"engine:   {flowfiles:10,.0f} FlowFiles/s  {events:10,.0f} provenance events/s")
     print(f"baseline: {raw:10,.0f} FlowFiles/s  (plain loop, same SQLite writes)")
-    print(f"engine / baseline: {flowfiles / raw:.2f}  (goal: 20,000 FlowFiles/s, 80,000 events/s;"
-          " NiFi ~30,000 events/s per core)")
+    print(
+        f"engine / baseline: {flowfiles / raw:.2f}  (goal: 20,000 FlowFiles/s, 80,000 events/s;"
+        " NiFi ~30,000 events/s per core)"
+    )
 
 
 if __name__ == "__main__":

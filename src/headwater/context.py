@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic
 
 from typing_extensions import TypeVar
 
-from headwater.errors import ConfigurationError, ExpressionError, ProcessException, Problem
+from headwater.errors import ConfigurationError, ExpressionError, Problem, ProcessException
 from headwater.expression import Expression, compile_expression
 from headwater.flowfile import FlowFile
 from headwater.processor import Component, ControllerService, Property
@@ -110,8 +110,10 @@ def _unknown_property(component: type[Component], key: str) -> Problem:
 
     names = [p.name for p in component.properties] + [p.display_name for p in component.properties]
     near = difflib.get_close_matches(key, names, n=1)
-    hint = f"did you mean {near[0]!r}?" if near else f"{component.type_name()} has: " + ", ".join(
-        p.name for p in component.properties
+    hint = (
+        f"did you mean {near[0]!r}?"
+        if near
+        else f"{component.type_name()} has: " + ", ".join(p.name for p in component.properties)
     )
     return Problem(f"properties.{key}", f"unknown property of {component.type_name()}", hint)
 
@@ -131,10 +133,14 @@ def _service_problems(
     kind = services.get(text)
     if kind is None:
         known = ", ".join(sorted(services)) or "none are declared"
-        return [Problem(path, f"refers to a missing controller service {text!r}", f"services: {known}")]
+        return [
+            Problem(path, f"refers to a missing controller service {text!r}", f"services: {known}")
+        ]
     if not issubclass(kind, prop.service):
         return [
-            Problem(path, f"service {text!r} is a {kind.type_name()}, not a {prop.service.__name__}")
+            Problem(
+                path, f"service {text!r} is a {kind.type_name()}, not a {prop.service.__name__}"
+            )
         ]
     return []
 
@@ -186,7 +192,7 @@ class ServiceContext:
 
     def get(self, prop: Property[T]) -> T | None:
         value = self._values.get(prop.name)
-        return None if value is None else value.evaluate(self.variables)  # type: ignore[no-any-return]
+        return None if value is None else value.evaluate(self.variables)
 
     def is_set(self, prop: Property[Any]) -> bool:
         return prop.name in self._values

@@ -212,7 +212,9 @@ def service_type(name: str) -> type[ControllerService]:
     try:
         return SERVICE_TYPES[name]
     except KeyError:
-        raise ConfigurationError([_unknown("controller service type", name, SERVICE_TYPES)]) from None
+        raise ConfigurationError(
+            [_unknown("controller service type", name, SERVICE_TYPES)]
+        ) from None
 
 
 def _unknown(kind: str, name: str, known: Mapping[str, object]) -> Problem:

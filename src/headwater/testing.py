@@ -82,8 +82,9 @@ class TestRunner:
         self._own_dir = data_dir is None
         self.data_dir = Path(data_dir or tempfile.mkdtemp(prefix="headwater-test-"))
         self.repositories = Repositories.open(self.data_dir)
-        self.node = ProcessorNode(node_id or self.type.type_name(), self.processor,
-                                  schedule or Schedule())
+        self.node = ProcessorNode(
+            node_id or self.type.type_name(), self.processor, schedule or Schedule()
+        )
         self.input = self._queue("input")
         self.node.incoming.append(Connection("input", "test", ("test",), self.node.id, self.input))
         self.services: dict[str, ControllerService] = {}
@@ -92,8 +93,9 @@ class TestRunner:
 
     @staticmethod
     def _queue(name: str) -> FlowFileQueue:
-        return FlowFileQueue(name, back_pressure_objects=0, back_pressure_bytes=0,
-                             swap_threshold=10**9)
+        return FlowFileQueue(
+            name, back_pressure_objects=0, back_pressure_bytes=0, swap_threshold=10**9
+        )
 
     # -- configuration -----------------------------------------------------------------
 
@@ -104,11 +106,15 @@ class TestRunner:
         self.properties.pop(name, None)
 
     def add_service(
-        self, service_id: str, service: ControllerService, properties: Mapping[str, str] | None = None
+        self,
+        service_id: str,
+        service: ControllerService,
+        properties: Mapping[str, str] | None = None,
     ) -> ControllerService:
         """Enable a controller service the processor's properties can refer to by id."""
-        context = ServiceContext(service_id, type(service), dict(properties or {}), self.services,
-                                 self.variables)
+        context = ServiceContext(
+            service_id, type(service), dict(properties or {}), self.services, self.variables
+        )
         service.on_enabled(context)
         self.services[service_id] = service
         return service
@@ -177,7 +183,11 @@ class TestRunner:
     def _schedule(self) -> None:
         node = self.node
         node.context = ProcessContext(
-            node.id, self.type, self.properties, self.services, self.variables,
+            node.id,
+            self.type,
+            self.properties,
+            self.services,
+            self.variables,
             state=StateMap(node.id, self.repositories.flowfiles),
         )
         node.outgoing = {}
@@ -224,7 +234,9 @@ class TestRunner:
         actual = self._relationship_queue(relationship).count
         assert actual == count, f"{relationship}: expected {count} FlowFiles, got {actual}"
 
-    def assert_all_transferred(self, relationship: Relationship | str, count: int | None = None) -> None:
+    def assert_all_transferred(
+        self, relationship: Relationship | str, count: int | None = None
+    ) -> None:
         """Everything went to ``relationship`` (``count`` of them, if given)."""
         name = str(relationship)
         others = {r: c[0].queue.count for r, c in self.node.outgoing.items() if r != name}
@@ -237,8 +249,9 @@ class TestRunner:
         return self.input.count
 
     def provenance_events(self) -> list[ProvenanceEvent]:
-        return self.repositories.provenance.query(component=self.node.id, limit=10**6,
-                                                  newest_first=False)
+        return self.repositories.provenance.query(
+            component=self.node.id, limit=10**6, newest_first=False
+        )
 
     def provenance_types(self) -> list[str]:
         return [str(e.event_type) for e in self.provenance_events()]

@@ -24,22 +24,40 @@ def register(subparsers: Any) -> None:
         "run", help="run a flow until SIGTERM or Ctrl-C", description=__doc__
     )
     parser.add_argument("flow", type=Path, help="the flow file (YAML)")
-    parser.add_argument("--data-dir", type=Path, default=Path("headwater-data"),
-                        help="where the repositories live (default ./headwater-data)")
-    parser.add_argument("--api", default=DEFAULT_API, metavar="HOST:PORT",
-                        help=f"serve the REST API here (default {DEFAULT_API}; 'off' to disable)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("headwater-data"),
+        help="where the repositories live (default ./headwater-data)",
+    )
+    parser.add_argument(
+        "--api",
+        default=DEFAULT_API,
+        metavar="HOST:PORT",
+        help=f"serve the REST API here (default {DEFAULT_API}; 'off' to disable)",
+    )
     parser.add_argument("--token", help="require this bearer token on the API")
-    parser.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
-                        help="override a flow parameter (repeatable)")
-    parser.add_argument("--duration", type=float, metavar="SECONDS",
-                        help="stop by itself after this many seconds")
+    parser.add_argument(
+        "-p",
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a flow parameter (repeatable)",
+    )
+    parser.add_argument(
+        "--duration", type=float, metavar="SECONDS", help="stop by itself after this many seconds"
+    )
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         flow = load_flow(args.flow, parameters=parse_assignments(args.parameter))
         controller = FlowController(flow, args.data_dir)

@@ -67,7 +67,7 @@ def commit_session(
     owed: list[ProvenanceEvent] = []
     removed = out_count = out_bytes = 0
 
-    def event(kind: Ev, ff: FlowFile, **extra: object) -> ProvenanceEvent:
+    def owe(kind: Ev, ff: FlowFile, **extra: object) -> ProvenanceEvent:
         return ProvenanceEvent(kind, ff.uuid, component, ctype, now, ff.attributes, **extra)  # type: ignore[arg-type]
 
     for record in records:
@@ -83,21 +83,25 @@ def commit_session(
         final[ff.uuid] = (ff, original)
         kinds = described.get(ff.uuid, ())
         if dest == EXPIRED:
-            owed.append(event(Ev.EXPIRE, ff, details="Expiration Threshold reached"))
+            owed.append(owe(Ev.EXPIRE, ff, details="Expiration Threshold reached"))
             removed += 1
             continue
         if original is None:
             if ff.uuid not in children and not _CREATION.intersection(kinds):
-                owed.append(event(Ev.CREATE, ff))
+                owed.append(owe(Ev.CREATE, ff))
         else:
-            if ff.attributes is not original.attributes and not kinds:
-                if ff.attributes != original.attributes:
-                    owed.append(event(Ev.ATTRIBUTES_MODIFIED, ff))
-            if (ff.claim, ff.offset, ff.size) != (original.claim, original.offset, original.size):
-                if not _DESCRIBES_CONTENT.intersection(kinds):
-                    owed.append(event(Ev.CONTENT_MODIFIED, ff))
+            changed = ff.attributes is not original.attributes
+            if changed and not kinds and ff.attributes != original.attributes:
+                owed.append(owe(Ev.ATTRIBUTES_MODIFIED, ff))
+            moved = (ff.claim, ff.offset, ff.size) != (
+                original.claim,
+                original.offset,
+                original.size,
+            )
+            if moved and not _DESCRIBES_CONTENT.intersection(kinds):
+                owed.append(owe(Ev.CONTENT_MODIFIED, ff))
         if dest == REMOVED:
-            owed.append(event(Ev.DROP, ff))
+            owed.append(owe(Ev.DROP, ff))
             removed += 1
             continue
         if dest == "":
@@ -111,9 +115,7 @@ def commit_session(
                         f"{component} transferred to {dest!r}, which is neither connected"
                         " nor auto-terminated"
                     )
-                owed.append(
-                    event(Ev.DROP, ff, details=f"Auto-Terminated by {dest} Relationship")
-                )
+                owed.append(owe(Ev.DROP, ff, details=f"Auto-Terminated by {dest} Relationship"))
                 removed += 1
                 continue
             targets = [c.queue for c in connections]
@@ -123,7 +125,7 @@ def commit_session(
             else:
                 copy = FlowFile.create(ff.attributes, lineage_start=ff.lineage_start)
                 copy.claim, copy.offset, copy.size = ff.claim, ff.offset, ff.size
-                owed.append(event(Ev.CLONE, ff, child_uuids=(copy.uuid,)))
+                owed.append(owe(Ev.CLONE, ff, child_uuids=(copy.uuid,)))
                 final[copy.uuid] = (copy, None)
             routes.setdefault(queue, []).append(copy)
             if copy.claim:
@@ -133,7 +135,7 @@ def commit_session(
 
     for parent, kids in forks.items():
         if parent in final:
-            owed.append(event(Ev.FORK, final[parent][0], child_uuids=tuple(kids)))
+            owed.append(owe(Ev.FORK, final[parent][0], child_uuids=tuple(kids)))
     events += owed
     _describe(events, final)
 
@@ -165,7 +167,9 @@ def commit_session(
             stats.counters[name] = stats.counters.get(name, 0) + delta
 
 
-def _describe(events: list[ProvenanceEvent], final: Mapping[str, tuple[FlowFile, FlowFile | None]]) -> None:
+def _describe(
+    events: list[ProvenanceEvent], final: Mapping[str, tuple[FlowFile, FlowFile | None]]
+) -> None:
     """Give every event the committed attributes and content of its FlowFile."""
     deltas: dict[str, dict[str, str]] = {}
     for event in events:

@@ -84,12 +84,18 @@ class FlowController:
         problems = []
         for node_id, spec in self.flow.processors.items():
             node = ProcessorNode(
-                node_id, spec.type(), spec.schedule, auto_terminated=spec.auto_terminate,
+                node_id,
+                spec.type(),
+                spec.schedule,
+                auto_terminated=spec.auto_terminate,
                 name=spec.name,
             )
             try:
                 node.context = ProcessContext(
-                    node_id, spec.type, spec.properties, self.services,
+                    node_id,
+                    spec.type,
+                    spec.properties,
+                    self.services,
                     state=StateMap(node_id, flowfiles),
                     concurrent_tasks=spec.schedule.concurrent_tasks,
                 )
@@ -101,30 +107,32 @@ class FlowController:
         if problems:
             raise ConfigurationError(problems)
         summaries = flowfiles.queue_summaries()
-        for spec in self.flow.connections:
+        for conn in self.flow.connections:
             queue = FlowFileQueue(
-                spec.id,
+                conn.id,
                 swap_reader=flowfiles.page,
-                prioritizers=spec.prioritizers,
-                back_pressure_objects=spec.back_pressure_objects,
-                back_pressure_bytes=spec.back_pressure_bytes,
-                expiration_ms=int(spec.expiration * 1000),
-                swap_threshold=spec.swap_threshold,
+                prioritizers=conn.prioritizers,
+                back_pressure_objects=conn.back_pressure_objects,
+                back_pressure_bytes=conn.back_pressure_bytes,
+                expiration_ms=int(conn.expiration * 1000),
+                swap_threshold=conn.swap_threshold,
             )
-            if spec.id in summaries:
-                queue.restore(*summaries[spec.id])
+            if conn.id in summaries:
+                queue.restore(*summaries[conn.id])
             connection = Connection(
-                spec.id, spec.source, spec.relationships, spec.destination, queue, spec.name
+                conn.id, conn.source, conn.relationships, conn.destination, queue, conn.name
             )
-            self.connections[spec.id] = connection
-            self.nodes[spec.destination].incoming.append(connection)
-            for relationship in spec.relationships:
-                self.nodes[spec.source].outgoing.setdefault(relationship, []).append(connection)
+            self.connections[conn.id] = connection
+            self.nodes[conn.destination].incoming.append(connection)
+            for relationship in conn.relationships:
+                self.nodes[conn.source].outgoing.setdefault(relationship, []).append(connection)
         orphans = set(summaries) - set(self.connections)
         for queue_id in sorted(orphans):
             log.warning(
                 "the FlowFile repository holds %d FlowFile(s) for connection %r, which this flow"
-                " no longer has; they are kept on disk untouched", summaries[queue_id][0], queue_id,
+                " no longer has; they are kept on disk untouched",
+                summaries[queue_id][0],
+                queue_id,
             )
         self.repositories.restore_claim_counts()
 
@@ -164,7 +172,9 @@ class FlowController:
         try:
             return self.nodes[node_id]
         except KeyError:
-            raise ApiError(404, f"no processor {node_id!r}; known: {', '.join(self.nodes)}") from None
+            raise ApiError(
+                404, f"no processor {node_id!r}; known: {', '.join(self.nodes)}"
+            ) from None
 
     def start_processor(self, node_id: str) -> None:
         self.scheduler.start_node(self.node(node_id))

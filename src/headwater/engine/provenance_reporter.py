@@ -74,32 +74,43 @@ class ProvenanceReporter:
             source_id=source_system_flowfile_id,
         )
 
-    def fetch(self, flowfile: FlowFile, transit_uri: str, *, details: str | None = None,
-              millis: int = 0) -> None:
+    def fetch(
+        self, flowfile: FlowFile, transit_uri: str, *, details: str | None = None, millis: int = 0
+    ) -> None:
         """The content of an existing FlowFile was replaced by outside data (FetchFile)."""
         self._add(Ev.FETCH, flowfile, transit_uri=transit_uri, details=details, millis=millis)
 
-    def send(self, flowfile: FlowFile, transit_uri: str, *, details: str | None = None,
-             millis: int = 0) -> None:
+    def send(
+        self, flowfile: FlowFile, transit_uri: str, *, details: str | None = None, millis: int = 0
+    ) -> None:
         """Data went out (PutFile, InvokeHTTP, PublishKafka); kept even on rollback."""
         self._add(Ev.SEND, flowfile, transit_uri=transit_uri, details=details, millis=millis)
 
-    def upload(self, flowfile: FlowFile, transit_uri: str, *, details: str | None = None,
-               millis: int = 0) -> None:
+    def upload(
+        self, flowfile: FlowFile, transit_uri: str, *, details: str | None = None, millis: int = 0
+    ) -> None:
         self._add(Ev.UPLOAD, flowfile, transit_uri=transit_uri, details=details, millis=millis)
 
-    def invoke_remote(self, flowfile: FlowFile, transit_uri: str, *, details: str | None = None,
-                      millis: int = 0) -> None:
+    def invoke_remote(
+        self, flowfile: FlowFile, transit_uri: str, *, details: str | None = None, millis: int = 0
+    ) -> None:
         """An outside system was called on this FlowFile's behalf; kept even on rollback."""
         self._add(
             Ev.REMOTE_INVOCATION, flowfile, transit_uri=transit_uri, details=details, millis=millis
         )
 
-    def route(self, flowfile: FlowFile, relationship: object, *, details: str | None = None,
-              millis: int = 0) -> None:
+    def route(
+        self,
+        flowfile: FlowFile,
+        relationship: object,
+        *,
+        details: str | None = None,
+        millis: int = 0,
+    ) -> None:
         """Routed to a relationship for a reason worth keeping (RouteOnAttribute)."""
-        self._add(Ev.ROUTE, flowfile, relationship=str(relationship), details=details,
-                  millis=millis)
+        self._add(
+            Ev.ROUTE, flowfile, relationship=str(relationship), details=details, millis=millis
+        )
 
     def create(self, flowfile: FlowFile, *, details: str | None = None) -> None:
         self._add(Ev.CREATE, flowfile, details=details)
@@ -107,8 +118,9 @@ class ProvenanceReporter:
     def modify_attributes(self, flowfile: FlowFile, *, details: str | None = None) -> None:
         self._add(Ev.ATTRIBUTES_MODIFIED, flowfile, details=details)
 
-    def modify_content(self, flowfile: FlowFile, *, details: str | None = None,
-                       millis: int = 0) -> None:
+    def modify_content(
+        self, flowfile: FlowFile, *, details: str | None = None, millis: int = 0
+    ) -> None:
         self._add(Ev.CONTENT_MODIFIED, flowfile, details=details, millis=millis)
 
     def associate(self, flowfile: FlowFile, alternate_identifier_uri: str) -> None:
@@ -118,8 +130,9 @@ class ProvenanceReporter:
     def download(self, flowfile: FlowFile, transit_uri: str, *, details: str | None = None) -> None:
         self._add(Ev.DOWNLOAD, flowfile, transit_uri=transit_uri, details=details)
 
-    def join(self, child: FlowFile, parents: Sequence[FlowFile], *,
-             details: str | None = None) -> None:
+    def join(
+        self, child: FlowFile, parents: Sequence[FlowFile], *, details: str | None = None
+    ) -> None:
         self._add(Ev.JOIN, child, parents=tuple(p.uuid for p in parents), details=details)
 
     def clone(self, parent: FlowFile, child: FlowFile) -> None:

@@ -69,7 +69,7 @@ class FlowFileQueue:
         keys = [PRIORITIZERS[name] for name in prioritizers]
         self._ordered = not keys or prioritizers[0] == "FirstInFirstOutPrioritizer"
         self._key: Callable[[FlowFile], Any] | None = (
-            None if self._ordered else (lambda ff: tuple(k(ff) for k in keys) + (ff.seq,))
+            None if self._ordered else (lambda ff: (*(k(ff) for k in keys), ff.seq))
         )
         self._fifo: deque[FlowFile] = deque()
         self._heap: list[tuple[Any, int, FlowFile]] = []
@@ -147,7 +147,9 @@ class FlowFileQueue:
 
     # -- taking ----------------------------------------------------------------------
 
-    def poll(self, max_count: int, now: float, now_ms: int) -> tuple[list[FlowFile], list[FlowFile]]:
+    def poll(
+        self, max_count: int, now: float, now_ms: int
+    ) -> tuple[list[FlowFile], list[FlowFile]]:
         """Up to ``max_count`` FlowFiles ready now, and the expired ones found on the way.
 
         Both lists are in flight until ``acknowledge`` or ``requeue``.

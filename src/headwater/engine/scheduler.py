@@ -70,7 +70,9 @@ class Scheduler:
             if node.state is ScheduledState.STOPPED:
                 self.start_node(node)
         for index in range(self.threads):
-            worker = threading.Thread(target=self._work, name=f"headwater-worker-{index}", daemon=True)
+            worker = threading.Thread(
+                target=self._work, name=f"headwater-worker-{index}", daemon=True
+            )
             self._workers.append(worker)
             worker.start()
 
@@ -197,7 +199,9 @@ class Scheduler:
                 node.stats.task_nanos += time.perf_counter_ns() - started
         if context.yield_requested:
             context.yield_requested = False
-            node.yield_until = max(node.yield_until, time.monotonic() + node.schedule.yield_duration)
+            node.yield_until = max(
+                node.yield_until, time.monotonic() + node.schedule.yield_duration
+            )
 
     def _schedule(self, node: ProcessorNode) -> bool:
         """Call ``on_scheduled`` once; on failure, retry after the administrative yield."""
@@ -225,7 +229,9 @@ class Scheduler:
         except Exception:
             log.exception("%s (%s) failed to stop cleanly", node.id, node.type_name)
 
-    def _engine_fault(self, node: ProcessorNode, session: ProcessSession, exc: BaseException) -> None:
+    def _engine_fault(
+        self, node: ProcessorNode, session: ProcessSession, exc: BaseException
+    ) -> None:
         log.error("engine fault in %s: %s; stopping with queues intact", node.id, exc)
         node.bulletin("ERROR", f"engine fault: {exc}")
         _safe_rollback(session)

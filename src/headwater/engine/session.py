@@ -27,6 +27,7 @@ from headwater.processor import Relationship
 from headwater.provenance import ProvenanceEventType as Ev
 from headwater.repository.content import ClaimWriter
 
+
 class ProcessSession:
     """A unit of work over FlowFiles for one processor node."""
 
@@ -147,7 +148,7 @@ class ProcessSession:
         writer = self._claim_writer()
         if callable(data):
             start = writer.length
-            data(_AppendStream(writer))
+            data(_AppendStream(writer))  # type: ignore[arg-type]
             offset, size = start, writer.length - start
         else:
             offset, size = writer.append(data), len(data)

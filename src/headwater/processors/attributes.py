@@ -25,16 +25,27 @@ class UpdateAttribute(Processor):
 
     SUCCESS = Relationship("success", "All FlowFiles, updated.")
 
-    delete = Property("Delete Attributes Expression",
-                      "Regular expression for attribute names to delete (core ones are kept)",
-                      expression=True, parse=_pattern)
-    store_state = Property("Store State", "Whether to keep state between runs",
-                           default="Do not store state",
-                           allowed=("Do not store state", "Store state locally"))
-    initial_state = Property("Stateful Variables Initial Value",
-                             "Initial value of stateful variables")
-    cache_size = Property("canonical-value-lookup-cache-size", "Cache size for values",
-                          display_name="Cache Value Lookup Cache Size", default="100")
+    delete = Property(
+        "Delete Attributes Expression",
+        "Regular expression for attribute names to delete (core ones are kept)",
+        expression=True,
+        parse=_pattern,
+    )
+    store_state = Property(
+        "Store State",
+        "Whether to keep state between runs",
+        default="Do not store state",
+        allowed=("Do not store state", "Store state locally"),
+    )
+    initial_state = Property(
+        "Stateful Variables Initial Value", "Initial value of stateful variables"
+    )
+    cache_size = Property(
+        "canonical-value-lookup-cache-size",
+        "Cache size for values",
+        display_name="Cache Value Lookup Cache Size",
+        default="100",
+    )
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         updates = list(context.dynamic.items())

@@ -28,20 +28,36 @@ class GenerateFlowFile(Processor):
 
     SUCCESS = Relationship("success", "Every generated FlowFile.")
 
-    file_size = Property("File Size", "Size of each FlowFile (ignored with Custom Text)",
-                         default="0B", parse=parse_data_size)
-    batch_size = Property("Batch Size", "FlowFiles made per trigger", default="1",
-                          parse=parse_positive_int)
-    data_format = Property("Data Format", "Random binary or random text", default="Text",
-                           allowed=("Binary", "Text"))
-    unique = Property("Unique FlowFiles", "New random content for each FlowFile",
-                      default="false", parse=parse_bool)
-    custom_text = Property("generate-ff-custom-text", "Content to use instead of random data",
-                           display_name="Custom Text", expression=True)
-    charset = Property("character-set", "Encoding of Custom Text", display_name="Character Set",
-                       default="UTF-8")
-    mime_type = Property("mime-type", "Value of the mime.type attribute",
-                         display_name="Mime Type", expression=True)
+    file_size = Property(
+        "File Size",
+        "Size of each FlowFile (ignored with Custom Text)",
+        default="0B",
+        parse=parse_data_size,
+    )
+    batch_size = Property(
+        "Batch Size", "FlowFiles made per trigger", default="1", parse=parse_positive_int
+    )
+    data_format = Property(
+        "Data Format", "Random binary or random text", default="Text", allowed=("Binary", "Text")
+    )
+    unique = Property(
+        "Unique FlowFiles",
+        "New random content for each FlowFile",
+        default="false",
+        parse=parse_bool,
+    )
+    custom_text = Property(
+        "generate-ff-custom-text",
+        "Content to use instead of random data",
+        display_name="Custom Text",
+        expression=True,
+    )
+    charset = Property(
+        "character-set", "Encoding of Custom Text", display_name="Character Set", default="UTF-8"
+    )
+    mime_type = Property(
+        "mime-type", "Value of the mime.type attribute", display_name="Mime Type", expression=True
+    )
 
     def _content(self, context: ProcessContext) -> bytes:
         text = context.get(self.custom_text)

@@ -50,9 +50,13 @@ class RouteOnAttribute(Processor):
     UNMATCHED = Relationship("unmatched", "FlowFiles no condition matched.")
     MATCHED = Relationship("matched", "FlowFiles that matched (all/any strategies).")
 
-    strategy = Property("Routing Strategy", "How conditions choose relationships",
-                        default=ROUTE_TO_PROPERTY, required=True,
-                        allowed=(ROUTE_TO_PROPERTY, ALL_MATCH, ANY_MATCH))
+    strategy = Property(
+        "Routing Strategy",
+        "How conditions choose relationships",
+        default=ROUTE_TO_PROPERTY,
+        required=True,
+        allowed=(ROUTE_TO_PROPERTY, ALL_MATCH, ANY_MATCH),
+    )
 
     @classmethod
     def relationships_for(cls, values: Mapping[str, str]) -> tuple[Relationship, ...]:
@@ -65,8 +69,13 @@ class RouteOnAttribute(Processor):
     @classmethod
     def custom_validate(cls, values: Mapping[str, str]) -> list[Problem]:
         if not any(cls.property_named(k) is None for k in values):
-            return [Problem("properties", "needs at least one condition (a dynamic property)",
-                            "add e.g. isImage: ${filename:endsWith('.jpg')}")]
+            return [
+                Problem(
+                    "properties",
+                    "needs at least one condition (a dynamic property)",
+                    "add e.g. isImage: ${filename:endsWith('.jpg')}",
+                )
+            ]
         return []
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
@@ -98,12 +107,21 @@ class RouteOnContent(Processor):
 
     UNMATCHED = Relationship("unmatched", "FlowFiles no expression matched.")
 
-    requirement = Property("Match Requirement", "Whether the whole content must match",
-                           default=MUST_MATCH, required=True, allowed=(MUST_MATCH, MUST_CONTAIN))
-    charset = Property("Character Set", "Encoding of the content", default="UTF-8",
-                       required=True)
-    buffer_size = Property("Content Buffer Size", "At most this much content is examined",
-                           default="1 MB", required=True, parse=parse_data_size)
+    requirement = Property(
+        "Match Requirement",
+        "Whether the whole content must match",
+        default=MUST_MATCH,
+        required=True,
+        allowed=(MUST_MATCH, MUST_CONTAIN),
+    )
+    charset = Property("Character Set", "Encoding of the content", default="UTF-8", required=True)
+    buffer_size = Property(
+        "Content Buffer Size",
+        "At most this much content is examined",
+        default="1 MB",
+        required=True,
+        parse=parse_data_size,
+    )
 
     @classmethod
     def relationships_for(cls, values: Mapping[str, str]) -> tuple[Relationship, ...]:

@@ -160,7 +160,8 @@ class ContentRepository:
         if writer is not None:
             with self._lock:
                 writer.flush()
-        return _Slice(open(self.path_of(claim), "rb"), offset, size)  # noqa: SIM115
+        file = open(self.path_of(claim), "rb")  # noqa: SIM115 - closed with the slice
+        return io.BufferedReader(_Slice(file, offset, size))
 
     # -- reference counting and reclamation ------------------------------------------
 
@@ -236,7 +237,7 @@ class ContentRepository:
 class _Slice(io.RawIOBase):
     """A window of ``size`` bytes at ``offset`` of an open file."""
 
-    def __init__(self, file: BinaryIO, offset: int, size: int) -> None:
+    def __init__(self, file: io.BufferedReader, offset: int, size: int) -> None:
         self._file = file
         self._start = offset
         self._end = offset + size

@@ -67,7 +67,9 @@ def _row(queue: str, ff: FlowFile) -> Row:
 
 def _flowfile(row: tuple[int, str, bytes, int, int, int, int, int, int]) -> FlowFile:
     seq, uuid, attrs, claim, offset, size, entry, lineage, queued = row
-    return FlowFile(uuid, orjson.loads(attrs), claim, offset, size, entry, lineage, 0.0, queued, seq)
+    return FlowFile(
+        uuid, orjson.loads(attrs), claim, offset, size, entry, lineage, 0.0, queued, seq
+    )
 
 
 class SqliteFlowFileRepository:
@@ -167,9 +169,11 @@ class SqliteFlowFileRepository:
         return [_flowfile(r) for r in rows]
 
     def load_state(self, component: str) -> dict[str, str]:
-        row = self._reader().execute(
-            "SELECT state FROM component_state WHERE component = ?", (component,)
-        ).fetchone()
+        row = (
+            self._reader()
+            .execute("SELECT state FROM component_state WHERE component = ?", (component,))
+            .fetchone()
+        )
         return dict(orjson.loads(row[0])) if row else {}
 
     def save_state(self, component: str, state: dict[str, str]) -> None:
