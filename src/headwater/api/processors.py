@@ -11,9 +11,9 @@ from typing import Any
 from fastapi import APIRouter
 
 from headwater.api.dependencies import Controller
-from headwater.api.schemas import ErrorDetail, ProcessorStatus
+from headwater.api.schemas import INVALID, ErrorDetail, ProcessorStatus
 
-router = APIRouter(prefix="/processors", tags=["processors"])
+router = APIRouter(prefix="/processors", tags=["processors"], responses=INVALID)
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorDetail, "description": "No processor has this id."}

@@ -17,16 +17,17 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, WithJsonSchema
 
 from headwater.api.dependencies import Controller
-from headwater.api.schemas import ErrorDetail, Event, EventList, Lineage
+from headwater.api.responses import JsonPassthrough
+from headwater.api.schemas import INVALID, ErrorDetail, Event, EventList, Lineage
 from headwater.engine.controller import FlowController
 from headwater.errors import ApiError, RepositoryError
 from headwater.flowfile import now_millis
 from headwater.provenance import ProvenanceEvent, ProvenanceEventType
 
-router = APIRouter(tags=["provenance"])
+router = APIRouter(tags=["provenance"], responses=INVALID)
 
 API_COMPONENT_ID = "api"
 API_COMPONENT_TYPE = "HubAPI"
@@ -64,6 +65,14 @@ def _to_event_type(value: object) -> object:
 
 
 Millis = BeforeValidator(_to_millis)
+_MILLIS_SCHEMA = WithJsonSchema(
+    {
+        "anyOf": [
+            {"type": "integer", "description": "Milliseconds since the epoch."},
+            {"type": "string", "format": "date-time", "description": "ISO-8601; UTC if bare."},
+        ]
+    }
+)
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorDetail, "description": "Nothing of that id, or its content is gone."}
@@ -94,15 +103,17 @@ def events(
     since: Annotated[
         int | None,
         Millis,
+        _MILLIS_SCHEMA,
         Query(description="Events at or after this time: millis since the epoch or ISO-8601."),
     ] = None,
     until: Annotated[
         int | None,
         Millis,
+        _MILLIS_SCHEMA,
         Query(description="Events at or before this time: millis since the epoch or ISO-8601."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=10_000, description="At most this many events.")] = 1000,
-) -> dict[str, Any]:
+) -> JsonPassthrough:
     """Events matching every filter given, newest first."""
     if since is not None and until is not None and until < since:
         raise ApiError(422, f"'until' ({until}) is before 'since' ({since}); swap them")
@@ -114,7 +125,7 @@ def events(
         until_ms=until,
         limit=limit,
     )
-    return {"events": [event.to_json() for event in found]}
+    return JsonPassthrough({"events": [event.to_json() for event in found]})
 
 
 def _event(controller: FlowController, event_id: int) -> ProvenanceEvent:
@@ -144,7 +155,7 @@ def event(event_id: int, controller: Controller) -> dict[str, Any]:
     response_model=Lineage,
     responses=_NOT_FOUND,
 )
-def lineage(uuid: str, controller: Controller) -> dict[str, list[dict[str, Any]]]:
+def lineage(uuid: str, controller: Controller) -> JsonPassthrough:
     """Every FlowFile joined to this one through FORK, CLONE, JOIN and REPLAY, parents
     and children, with their events: NiFi's lineage graph."""
     graph = controller.repositories.provenance.lineage(uuid)
@@ -154,7 +165,7 @@ def lineage(uuid: str, controller: Controller) -> dict[str, list[dict[str, Any]]
             f"no provenance events for FlowFile {uuid}: check the uuid (the FlowFile's 'uuid'"
             " attribute), or its events have aged out of retention",
         )
-    return graph
+    return JsonPassthrough(graph)
 
 
 @router.get(

@@ -13,12 +13,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from headwater.api.dependencies import Controller
-from headwater.api.schemas import ConnectionList, ConnectionStatus, ErrorDetail, QueueListing
+from headwater.api.responses import JsonPassthrough
+from headwater.api.schemas import (
+    INVALID,
+    ConnectionList,
+    ConnectionStatus,
+    ErrorDetail,
+    QueueListing,
+)
 from headwater.engine.controller import FlowController
 from headwater.engine.node import Connection
 from headwater.errors import ApiError
 
-router = APIRouter(prefix="/connections", tags=["connections"])
+router = APIRouter(prefix="/connections", tags=["connections"], responses=INVALID)
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorDetail, "description": "No connection has this id."}
@@ -52,7 +59,7 @@ def queue_listing(
     limit: Annotated[
         int, Query(ge=1, le=10_000, description="List at most this many FlowFiles.")
     ] = 100,
-) -> dict[str, Any]:
+) -> JsonPassthrough:
     """The FlowFiles that leave the queue next, in order (penalized ones last). Only the
     part of the queue in memory is listed; `swappedCount` says how many wait on disk."""
     queue = _connection(controller, connection_id).queue
@@ -71,13 +78,15 @@ def queue_listing(
         }
         for position, ff in enumerate(queue.listing(limit), 1)
     ]
-    return {
-        "connectionId": connection_id,
-        "queuedCount": queue.count,
-        "queuedBytes": queue.bytes,
-        "swappedCount": queue.swapped,
-        "flowFiles": flowfiles,
-    }
+    return JsonPassthrough(
+        {
+            "connectionId": connection_id,
+            "queuedCount": queue.count,
+            "queuedBytes": queue.bytes,
+            "swappedCount": queue.swapped,
+            "flowFiles": flowfiles,
+        }
+    )
 
 
 @router.get(

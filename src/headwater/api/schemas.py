@@ -133,3 +133,20 @@ class Lineage(BaseModel):
 
 class ErrorDetail(BaseModel):
     detail: str = Field(description="What was wrong and what to do about it.")
+
+
+class ValidationIssue(BaseModel):
+    loc: list[str | int] = Field(description='Where: e.g. `["query", "limit"]`.')
+    msg: str
+    type: str
+
+
+class ValidationProblem(BaseModel):
+    detail: str = Field(description="Every invalid parameter, what was wrong, what came.")
+    errors: list[ValidationIssue] = Field(description="The same, one item per parameter.")
+
+
+INVALID: dict[int | str, dict[str, Any]] = {
+    422: {"model": ValidationProblem, "description": "A parameter was invalid."}
+}
+"""The 422 answer of every route with parameters, as ``create_app`` shapes it."""

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
 from headwater.api.dependencies import Controller
+from headwater.api.responses import JsonPassthrough
 from headwater.api.schemas import FlowStatus, Health
 
 health_router = APIRouter(tags=["status"])
@@ -20,7 +19,7 @@ def health() -> dict[str, str]:
 
 
 @router.get("/status", summary="Flow status", response_model=FlowStatus)
-def status(controller: Controller) -> dict[str, Any]:
+def status(controller: Controller) -> JsonPassthrough:
     """Every processor (state, FlowFiles and bytes in and out, tasks, last error and
     bulletins) and every connection (queued count and bytes, back pressure)."""
-    return controller.status()
+    return JsonPassthrough(controller.status())
