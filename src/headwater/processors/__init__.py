@@ -1,5 +1,27 @@
 """Built-in processors, one module per family; importing this registers them all."""
 
-from headwater.processors import attributes, duplicate, generate, logging, routing, text
+from headwater.processors import (
+    attributes,
+    duplicate,
+    files,
+    files_fetch,
+    files_list,
+    files_put,
+    generate,
+    logging,
+    routing,
+    text,
+)
 
-__all__ = ["attributes", "duplicate", "generate", "logging", "routing", "text"]
+__all__ = [
+    "attributes",
+    "duplicate",
+    "files",
+    "files_fetch",
+    "files_list",
+    "files_put",
+    "generate",
+    "logging",
+    "routing",
+    "text",
+]

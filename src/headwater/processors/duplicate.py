@@ -42,9 +42,7 @@ class DuplicateFlowFile(Processor):
                 count = context.evaluate(self.copies, ff)
             except ProcessException as exc:
                 log.error("%s: %s; passing %s on without copies", context.id, exc, ff.uuid)
-                ff = session.put_all_attributes(
-                    ff, {"copy.index": "0", "error.message": str(exc)}
-                )
+                ff = session.put_all_attributes(ff, {"copy.index": "0", "error.message": str(exc)})
                 session.transfer(ff, self.SUCCESS)
                 continue
             for index in range(1, count + 1):
