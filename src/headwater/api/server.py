@@ -33,7 +33,13 @@ class ApiServer:
         self.requested_port = port
         self.startup_timeout = startup_timeout
         config = uvicorn.Config(
-            app, host=host, port=port, log_level=log_level, lifespan="off", access_log=False
+            app,
+            host=host,
+            port=port,
+            log_level=log_level,
+            lifespan="off",
+            access_log=False,
+            server_header=False,
         )
         self._server = uvicorn.Server(config)
         self._socket: socket.socket | None = None

@@ -6,6 +6,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from headwater.engine.controller import FlowController
+from headwater.flowfile import now_millis
+from headwater.provenance import ProvenanceEvent, ProvenanceEventType
 
 HELD = "route/b/held"
 
@@ -204,3 +206,48 @@ def test_content_of_an_unknown_flowfile_is_404(client: TestClient) -> None:
     response = client.get("/api/v1/flowfiles/not-a-flowfile/content")
     assert response.status_code == 404
     assert "no provenance events for FlowFile not-a-flowfile" in response.json()["detail"]
+
+
+def test_large_content_streams_whole(client: TestClient, controller: FlowController) -> None:
+    data = bytes(range(256)) * 4096  # 1 MiB, past the in-memory read size
+    writer = controller.repositories.content.acquire_writer()
+    offset = writer.append(data)
+    writer.flush()
+    controller.repositories.content.release_writer(writer)
+    event = ProvenanceEvent(
+        ProvenanceEventType.RECEIVE,
+        "big-one",
+        "test",
+        "Test",
+        now_millis(),
+        {"uuid": "big-one", "filename": 'naïve "big".bin'},
+        claim=writer.claim,
+        offset=offset,
+        size=len(data),
+    )
+    controller.repositories.provenance.register([event])
+    response = client.get("/api/v1/flowfiles/big-one/content")
+    assert response.status_code == 200
+    assert response.content == data
+    assert response.headers["content-length"] == str(len(data))
+    disposition = response.headers["content-disposition"]
+    assert disposition == (
+        "attachment; filename=\"na_ve _big_.bin\"; filename*=UTF-8''na%C3%AFve%20%22big%22.bin"
+    )
+
+
+def test_validation_problems_list_every_parameter(client: TestClient) -> None:
+    response = client.get("/api/v1/provenance/events", params={"limit": 0, "type": "NOPE"})
+    assert response.status_code == 422
+    body = response.json()
+    assert [e["loc"] for e in body["errors"]] == [["query", "type"], ["query", "limit"]]
+    assert "query parameter 'type'" in body["detail"]
+    assert "query parameter 'limit'" in body["detail"]
+    assert "(got '0')" in body["detail"]
+
+
+def test_closed_repositories_answer_503(client: TestClient, controller: FlowController) -> None:
+    controller.stop()
+    response = client.get("/api/v1/provenance/events")
+    assert response.status_code == 503
+    assert "closed" in response.json()["detail"]
