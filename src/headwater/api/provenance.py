@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Annotated, Any, BinaryIO
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BeforeValidator, WithJsonSchema
 
@@ -33,6 +33,7 @@ API_COMPONENT_ID = "api"
 API_COMPONENT_TYPE = "HubAPI"
 _CHUNK = 256 * 1024
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SQLITE_MAX = 2**63 - 1  # larger numbers cannot even be compared in SQLite
 _UNSAFE_FILENAME = re.compile(r'[^\x20-\x7e]|["\\/]')
 
 
@@ -47,7 +48,10 @@ def _to_millis(value: object) -> object:
         return value
     text = value.strip()
     if text.lstrip("-").isdigit():
-        return int(text)
+        millis = int(text)
+        if abs(millis) > _SQLITE_MAX:
+            raise ValueError(f"{text} is out of range for milliseconds since the epoch")
+        return millis
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -64,15 +68,21 @@ def _to_event_type(value: object) -> object:
     return value.strip().upper() if isinstance(value, str) else value
 
 
-Millis = BeforeValidator(_to_millis)
-_MILLIS_SCHEMA = WithJsonSchema(
-    {
-        "anyOf": [
-            {"type": "integer", "description": "Milliseconds since the epoch."},
-            {"type": "string", "format": "date-time", "description": "ISO-8601; UTC if bare."},
-        ]
-    }
-)
+Millis = Annotated[
+    int | None,
+    BeforeValidator(_to_millis),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "description": "Milliseconds since the epoch."},
+                {"type": "string", "format": "date-time", "description": "ISO-8601; UTC if bare."},
+            ]
+        }
+    ),
+]
+"""A time parameter: millis since the epoch or ISO-8601, validated to millis."""
+
+EventId = Annotated[int, Path(ge=0, le=_SQLITE_MAX, description="A provenance event id.")]
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorDetail, "description": "Nothing of that id, or its content is gone."}
@@ -101,15 +111,11 @@ def events(
         str | None, Query(description="Only events of this component (processor id).")
     ] = None,
     since: Annotated[
-        int | None,
         Millis,
-        _MILLIS_SCHEMA,
         Query(description="Events at or after this time: millis since the epoch or ISO-8601."),
     ] = None,
     until: Annotated[
-        int | None,
         Millis,
-        _MILLIS_SCHEMA,
         Query(description="Events at or before this time: millis since the epoch or ISO-8601."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=10_000, description="At most this many events.")] = 1000,
@@ -145,7 +151,7 @@ def _event(controller: FlowController, event_id: int) -> ProvenanceEvent:
     response_model=Event,
     responses=_NOT_FOUND,
 )
-def event(event_id: int, controller: Controller) -> dict[str, Any]:
+def event(event_id: EventId, controller: Controller) -> dict[str, Any]:
     return _event(controller, event_id).to_json()
 
 
@@ -175,7 +181,7 @@ def lineage(uuid: str, controller: Controller) -> JsonPassthrough:
     responses=_CONTENT,
 )
 def event_content(
-    event_id: int,
+    event_id: EventId,
     controller: Controller,
     request: Request,
     direction: Annotated[

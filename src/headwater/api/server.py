@@ -10,9 +10,9 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from typing import Any
 
 import uvicorn
+from starlette.types import ASGIApp
 
 DEFAULT_HOST = "127.0.0.1"
 
@@ -22,7 +22,7 @@ class ApiServer:
 
     def __init__(
         self,
-        app: Any,
+        app: ASGIApp,
         host: str = DEFAULT_HOST,
         port: int = 8080,
         *,
@@ -114,5 +114,4 @@ def _bind(host: str, port: int) -> socket.socket:
             f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another"
             " address or port, or stop what holds it",
         ) from exc
-    sock.set_inheritable(True)
     return sock

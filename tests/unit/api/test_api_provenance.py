@@ -79,6 +79,7 @@ def test_bad_query_parameters_are_422_with_a_reason(client: TestClient) -> None:
         "since": ({"since": "yesterday"}, "ISO-8601"),
         "until": ({"until": "2024-13-45"}, "query parameter 'until'"),
         "order": ({"since": 2000, "until": 1000}, "'until' (1000) is before 'since' (2000)"),
+        "huge": ({"since": "9" * 30}, "out of range"),
     }
     for name, (params, expected) in cases.items():
         response = client.get("/api/v1/provenance/events", params=params)
@@ -98,9 +99,10 @@ def test_unknown_event_is_404_and_a_bad_id_is_422(client: TestClient) -> None:
     missing = client.get("/api/v1/provenance/events/999999")
     assert missing.status_code == 404
     assert "no provenance event 999999" in missing.json()["detail"]
-    bad = client.get("/api/v1/provenance/events/abc")
-    assert bad.status_code == 422
-    assert "path parameter 'event_id'" in bad.json()["detail"]
+    for bad_id in ("abc", "-1", "9" * 30):
+        bad = client.get(f"/api/v1/provenance/events/{bad_id}")
+        assert bad.status_code == 422
+        assert "path parameter 'event_id'" in bad.json()["detail"]
 
 
 def test_lineage_of_a_clone_holds_both_flowfiles_and_the_clone_and_route_events(
