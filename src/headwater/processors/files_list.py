@@ -11,6 +11,7 @@ restart resumes where the last committed listing ended.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 
 from headwater.context import ProcessContext
@@ -50,7 +51,21 @@ class ListFile(AbstractDirectoryScanner):
         parse=parse_bool,
     )
 
+    def on_scheduled(self, context: ProcessContext) -> None:
+        self._serial = threading.Lock()
+
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        """One listing at a time (NiFi's @TriggerSerially): concurrent tasks would list
+        the same new files before either saved its state."""
+        if not self._serial.acquire(blocking=False):
+            context.yield_()
+            return
+        try:
+            self._list(context, session)
+        finally:
+            self._serial.release()
+
+    def _list(self, context: ProcessContext, session: ProcessSession) -> None:
         tracking = context[self.listing_strategy] == TIMESTAMPS
         try:
             found = list(self.scan(context))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from headwater.context import ProcessContext
 from headwater.engine.session import ProcessSession
-from headwater.errors import ExpressionEvaluationError, ProcessException
+from headwater.errors import ProcessException
 from headwater.expression.javadate import parse_date
 from headwater.flowfile import FlowFile
 from headwater.processor import InputRequirement, Processor, Property, Relationship
@@ -166,7 +166,7 @@ class PutFile(Processor):
             group = context.evaluate(self.group, ff) if context.is_set(self.group) else ""
             if owner or group:
                 os.chown(path, _uid(owner), _gid(group))
-        except (ProcessException, ExpressionEvaluationError, OSError, KeyError) as exc:
+        except (ProcessException, OSError, KeyError) as exc:
             context.logger.warning("wrote %s but could not set its attributes: %s", path, exc)
 
 

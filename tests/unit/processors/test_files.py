@@ -302,3 +302,26 @@ def test_put_file_configuration_errors() -> None:
         "Directory", "Conflict Resolution Strategy", "Permissions", "Create Missing Directories"
     )
     runner.close()
+
+
+def test_list_fetch_put_round_trip_keeps_time_and_permissions(tmp_path: Path) -> None:
+    source = make(tmp_path, "in/a.txt", b"payload", mtime=1_600_000_000)
+    source.chmod(0o604)
+    with TestRunner(ListFile, {"Input Directory": str(tmp_path / "in")}) as lister:
+        lister.run()
+        (listed,) = lister.transferred(ListFile.SUCCESS)
+    with TestRunner(FetchFile) as fetcher:
+        fetcher.enqueue(b"", listed.attributes)
+        fetcher.run()
+        (fetched,) = fetcher.transferred(FetchFile.SUCCESS)
+    props = {
+        "Directory": f"{tmp_path}/out",
+        "Last Modified Time": "${file.lastModifiedTime}",
+        "Permissions": "${file.permissions}",
+    }
+    with TestRunner(PutFile, props) as putter:
+        putter.enqueue(fetched.content, fetched.attributes)
+        putter.run()
+        putter.assert_all_transferred(PutFile.SUCCESS, count=1)
+    written = (tmp_path / "out/a.txt").stat()
+    assert (written.st_mtime, stat.S_IMODE(written.st_mode)) == (1_600_000_000, 0o604)
