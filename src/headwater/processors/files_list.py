@@ -23,6 +23,14 @@ from headwater.units import parse_bool
 
 TIMESTAMPS = "timestamps"
 NO_TRACKING = "none"
+_STRATEGY_NAMES = {"Tracking Timestamps": TIMESTAMPS, "No Tracking": NO_TRACKING}
+
+
+def _strategy(text: str) -> str:
+    """NiFi's stored value; the display name is accepted too."""
+    return _STRATEGY_NAMES.get(text, text)
+
+
 _TIMESTAMP_KEY = "listing.timestamp"
 
 
@@ -41,7 +49,23 @@ class ListFile(AbstractDirectoryScanner):
         display_name="Listing Strategy",
         default=TIMESTAMPS,
         required=True,
-        allowed=(TIMESTAMPS, NO_TRACKING),
+        allowed=(TIMESTAMPS, NO_TRACKING, *_STRATEGY_NAMES),
+        parse=_strategy,
+    )
+    location = Property(
+        "Input Directory Location",
+        "Local or Remote; state is kept locally either way",
+        default="Local",
+        required=True,
+        allowed=("Local", "Remote"),
+    )
+    precision = Property(
+        "target-system-timestamp-precision",
+        "Accepted for NiFi flows; times are compared to the millisecond",
+        display_name="Target System Timestamp Precision",
+        default="auto-detect",
+        required=True,
+        allowed=("auto-detect", "millis", "seconds", "minutes"),
     )
     include_attributes = Property(
         "Include File Attributes",

@@ -122,7 +122,7 @@ def test_list_file_without_tracking_and_without_file_attributes(tmp_path: Path) 
     make(tmp_path, "a.txt")
     props = {
         "Input Directory": str(tmp_path),
-        "Listing Strategy": "none",
+        "Listing Strategy": "No Tracking",
         "Include File Attributes": "false",
     }
     with TestRunner(ListFile, props) as runner:
