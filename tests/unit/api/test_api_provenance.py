@@ -24,7 +24,7 @@ def _held_clone(controller: FlowController) -> str:
 
 
 def test_events_are_newest_first(client: TestClient, controller: FlowController) -> None:
-    events = _events(client)
+    events = _events(client, limit=10_000)
     ids = [e["eventId"] for e in events]
     assert ids == sorted(ids, reverse=True)
     assert len(events) == controller.repositories.provenance.count()
