@@ -1,8 +1,8 @@
 """Committing a session: resolve destinations, owe the right events, persist, queue.
 
 Order (DESIGN.md §2): the FlowFile repository transaction, then provenance, then the
-FlowFiles move to their queues, all under the repositories' commit lock; the source
-queues learn last that their FlowFiles are gone for good. Nothing is changed in
+FlowFiles move to their queues; the source queues learn last that their FlowFiles are
+gone for good. Nothing is changed in
 memory before the FlowFile repository has committed, so a failure there leaves the
 session able to roll back.
 """
@@ -139,20 +139,21 @@ def commit_session(
     events += owed
     _describe(events, final)
 
+    # No lock spans these steps, so sessions pipeline (one writes FlowFiles while another
+    # writes provenance); queues accept FlowFiles slightly out of seq order for that.
     flowfiles = repos.flowfiles
-    with repos.commit_lock:
-        rows = []
-        for queue, batch in routes.items():
-            for ff, seq in zip(batch, flowfiles.next_seqs(len(batch)), strict=True):
-                ff.seq = seq
-                ff.queued_at = now
-                rows.append(flowfiles.row(queue.id, ff))
-        flowfiles.commit(rows, deletes)
-        repos.content.adjust(deltas)
-        if events:
-            repos.provenance.register(events)
-        for queue, batch in routes.items():
-            queue.put_all(batch)
+    rows = []
+    for queue, batch in routes.items():
+        for ff, seq in zip(batch, flowfiles.next_seqs(len(batch)), strict=True):
+            ff.seq = seq
+            ff.queued_at = now
+            rows.append(flowfiles.row(queue.id, ff))
+    flowfiles.commit(rows, deletes)
+    repos.content.adjust(deltas)
+    if events:
+        repos.provenance.register(events)
+    for queue, batch in routes.items():
+        queue.put_all(batch)
     for queue, (count, size) in acks.items():
         queue.acknowledge(count, size)
 

@@ -2,16 +2,20 @@
 
 Every FlowFile in a queue is already durable in the FlowFile repository before it is
 put here, so swapping out costs nothing: past ``swap_threshold`` the queue keeps only
-a count, byte total and seq range of the FlowFiles it holds on disk, and pages them
-back in, oldest first, when the in-memory part runs low. A restart is the same move:
-every queue starts fully swapped out. (As in NiFi, prioritizers order the in-memory
-part; swapped FlowFiles come back in arrival order.)
+the seq numbers of the FlowFiles it holds on disk (8 bytes each) and their byte total,
+and pages them back in, in arrival order, when the in-memory part runs low. A restart
+is the same move: every queue starts fully swapped out, as one seq range. (As in NiFi,
+prioritizers order the in-memory part; swapped FlowFiles come back in arrival order.)
+Sessions commit concurrently, so FlowFiles may arrive slightly out of seq order; a
+page is fetched by the seq range of the numbers it wants and filtered to exactly them.
 """
 
 from __future__ import annotations
 
 import heapq
+import logging
 import threading
+from array import array
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -24,6 +28,9 @@ SwapReader = Callable[[str, int, int, int], list[FlowFile]]
 """(queue id, first seq, last seq, limit) -> FlowFiles from the FlowFile repository."""
 
 SWAP_PAGE = 10_000
+_NO_LIMIT = 1 << 62
+
+log = logging.getLogger("headwater.queue")
 
 
 def _priority_key(flowfile: FlowFile) -> tuple[int, int | str]:
@@ -76,10 +83,11 @@ class FlowFileQueue:
         self._tie = counter()
         self._penalized: list[tuple[float, int, FlowFile]] = []
         self._active_bytes = 0
-        self._swapped = 0
+        self._swap_seqs = array("q")  # swapped FlowFiles that arrived while running
         self._swapped_bytes = 0
-        self._swap_first = 0
-        self._swap_last = 0
+        self._restored = 0  # swapped FlowFiles found at start, all in one seq range
+        self._restored_first = 0
+        self._restored_last = 0
         self._in_flight = 0
         self._in_flight_bytes = 0
 
@@ -90,7 +98,7 @@ class FlowFileQueue:
 
     @property
     def count(self) -> int:
-        return self._active() + self._swapped + self._in_flight
+        return self._active() + self.swapped + self._in_flight
 
     @property
     def bytes(self) -> int:
@@ -98,7 +106,7 @@ class FlowFileQueue:
 
     @property
     def swapped(self) -> int:
-        return self._swapped
+        return self._restored + len(self._swap_seqs)
 
     def is_full(self) -> bool:
         """Back pressure: the source of this connection must not be scheduled."""
@@ -110,7 +118,8 @@ class FlowFileQueue:
         return bool(
             self._fifo
             or self._heap
-            or self._swapped
+            or self._restored
+            or self._swap_seqs
             or (self._penalized and self._penalized[0][0] <= now)
         )
 
@@ -121,12 +130,9 @@ class FlowFileQueue:
         now = time.monotonic()
         with self._lock:
             for ff in flowfiles:
-                if self._swapped or self._active() >= self.swap_threshold:
-                    if not self._swapped:
-                        self._swap_first = ff.seq
-                    self._swapped += 1
+                if self._restored or self._swap_seqs or self._active() >= self.swap_threshold:
+                    self._swap_seqs.append(ff.seq)
                     self._swapped_bytes += ff.size
-                    self._swap_last = ff.seq
                 else:
                     self._push(ff, now)
                     self._active_bytes += ff.size
@@ -142,8 +148,8 @@ class FlowFileQueue:
     def restore(self, count: int, size: int, first_seq: int, last_seq: int) -> None:
         """At start: the repository holds ``count`` FlowFiles of this queue."""
         with self._lock:
-            self._swapped, self._swapped_bytes = count, size
-            self._swap_first, self._swap_last = first_seq, last_seq
+            self._restored, self._swapped_bytes = count, size
+            self._restored_first, self._restored_last = first_seq, last_seq
 
     # -- taking ----------------------------------------------------------------------
 
@@ -161,7 +167,7 @@ class FlowFileQueue:
             penalized = self._penalized
             while penalized and penalized[0][0] <= now:
                 self._push(heapq.heappop(penalized)[2], now)
-            if self._swapped and self._active() < self.swap_threshold // 2 + max_count:
+            if self.swapped and self._active() < self.swap_threshold // 2 + max_count:
                 self._swap_in()
             fifo, heap = self._fifo, self._heap
             while len(taken) < max_count:
@@ -184,16 +190,26 @@ class FlowFileQueue:
     def _swap_in(self) -> None:
         if self._swap_reader is None:
             return
-        page = self._swap_reader(self.id, self._swap_first, self._swap_last, SWAP_PAGE)
+        if self._restored:
+            page = self._swap_reader(self.id, self._restored_first, self._restored_last, SWAP_PAGE)
+            self._restored = 0 if not page else max(0, self._restored - len(page))
+            if page:
+                self._restored_first = page[-1].seq + 1
+        else:
+            wanted = self._swap_seqs[:SWAP_PAGE]
+            chosen = set(wanted)
+            rows = self._swap_reader(self.id, min(wanted), max(wanted), _NO_LIMIT)
+            page = [ff for ff in rows if ff.seq in chosen]
+            del self._swap_seqs[: len(wanted)]
+            if len(page) != len(wanted):
+                log.error("queue %s: %d swapped FlowFiles missing from the repository",
+                          self.id, len(wanted) - len(page))
         for ff in page:
             self._push(ff)
             self._active_bytes += ff.size
-        self._swapped -= len(page)
         self._swapped_bytes -= sum(ff.size for ff in page)
-        if page:
-            self._swap_first = page[-1].seq + 1
-        if not page or self._swapped <= 0:
-            self._swapped = self._swapped_bytes = 0
+        if not self.swapped:
+            self._swapped_bytes = 0
 
     def acknowledge(self, count: int, size: int) -> None:
         """FlowFiles polled earlier have left this queue for good (session committed)."""

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from headwater.flow.model import EngineSettings
@@ -14,17 +13,11 @@ from headwater.repository.provenance import SqliteProvenanceRepository
 
 @dataclass
 class Repositories:
-    """FlowFile, content and provenance repositories under one ``--data-dir``.
-
-    ``commit_lock`` orders session commits: seq numbers, the FlowFile repository
-    transaction, provenance and the move into queues happen as one step, so queues
-    see FlowFiles in the order the repository stored them (which swapping relies on).
-    """
+    """FlowFile, content and provenance repositories under one ``--data-dir``."""
 
     flowfiles: SqliteFlowFileRepository
     content: ContentRepository
     provenance: SqliteProvenanceRepository
-    commit_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def open(cls, data_dir: Path, settings: EngineSettings | None = None) -> Repositories:

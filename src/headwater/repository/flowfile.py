@@ -22,6 +22,7 @@ import orjson
 
 from headwater.errors import RepositoryError
 from headwater.flowfile import FlowFile
+from headwater.repository.sqlite import delete_in, insert_rows
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS flowfile (
@@ -43,8 +44,8 @@ CREATE TABLE IF NOT EXISTS component_state (
 );
 """
 
-_INSERT = "INSERT INTO flowfile VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-_DELETE = "DELETE FROM flowfile WHERE seq = ?"
+_INSERT = "INSERT INTO flowfile"
+_DELETE = "DELETE FROM flowfile WHERE seq"
 _COLUMNS = "seq, uuid, attributes, claim, offset, size, entry_date, lineage_start, queued_at"
 
 Row = tuple[int, str, str, bytes, int, int, int, int, int, int]
@@ -119,8 +120,8 @@ class SqliteFlowFileRepository:
                 db = self._db
                 db.execute("BEGIN")
                 try:
-                    db.executemany(_DELETE, [(seq,) for seq in deletes])
-                    db.executemany(_INSERT, inserts)
+                    delete_in(db, _DELETE, deletes)
+                    insert_rows(db, _INSERT, 10, inserts)
                     db.execute("COMMIT")
                 except BaseException:
                     db.execute("ROLLBACK")

@@ -33,6 +33,7 @@ import orjson
 from headwater.errors import RepositoryError
 from headwater.provenance import ProvenanceEvent, ProvenanceEventType
 from headwater.repository.lineage import MAX_LINEAGE_FLOWFILES, connected_flowfiles, lineage_graph
+from headwater.repository.sqlite import insert_rows
 
 SCHEMA_VERSION = 1
 
@@ -76,7 +77,7 @@ PRAGMA user_version = {SCHEMA_VERSION};
 _COLUMNS = (
     "event_id, event_type, timestamp, flowfile_uuid, component_id, claim, previous_claim, payload"
 )
-_INSERT = f"INSERT INTO event ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_HEAD = f"INSERT INTO event ({_COLUMNS})"
 _SELECT = f"SELECT {_COLUMNS} FROM event"
 _RETENTION_CHUNK = 10_000  # events per delete transaction, so writers wait briefly
 _WAL_PAGES = 16_384  # the writer checkpoints itself past 64 MB of WAL (4 KiB pages)
@@ -298,7 +299,7 @@ class SqliteProvenanceRepository:
         relatives = [(i, e) for i, e in enumerate(events) if e.parent_uuids or e.child_uuids]
         with self._writing("register"):
             first = self._next_id
-            self._writer.executemany(_INSERT, event_rows(events, first))
+            insert_rows(self._writer, _INSERT_HEAD, 8, event_rows(events, first))
             if relatives:
                 self._writer.executemany(
                     "INSERT OR IGNORE INTO event_relative (uuid, event_id) VALUES (?, ?)",
