@@ -101,7 +101,7 @@ def _describe(error: dict[str, Any]) -> str:
     loc = [str(part) for part in error.get("loc", ())]
     where = _PLACES.get(loc[0], loc[0]) if loc else "request"
     name = ".".join(loc[1:])
-    message = str(error.get("msg", "is invalid"))
+    message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
     text = f"{where} {name!r}: {message}" if name else f"{where}: {message}"
     if "input" in error and error["input"] is not None:
         text += f" (got {error['input']!r})"

@@ -16,6 +16,7 @@ from typing import Annotated, Any, BinaryIO
 from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import BeforeValidator, WithJsonSchema
 
@@ -56,8 +57,8 @@ def _to_millis(value: object) -> object:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(
-            f"expected milliseconds since the epoch (e.g. 1714564800000) or an ISO-8601 time"
-            f" (e.g. 2024-05-01T12:00:00Z), got {value!r}"
+            "expected milliseconds since the epoch (e.g. 1714564800000) or an ISO-8601 time"
+            " (e.g. 2024-05-01T12:00:00Z)"
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
@@ -122,7 +123,10 @@ def events(
 ) -> JsonPassthrough:
     """Events matching every filter given, newest first."""
     if since is not None and until is not None and until < since:
-        raise ApiError(422, f"'until' ({until}) is before 'since' ({since}); swap them")
+        problem = f"is before 'since' ({since}); swap them"
+        raise RequestValidationError(
+            [{"loc": ("query", "until"), "msg": problem, "type": "value_error", "input": until}]
+        )
     found = controller.repositories.provenance.query(
         flowfile=flowfile,
         event_type=event_type,
