@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from headwater.api import processors, provenance, queues, status
 from headwater.api.dependencies import BearerToken
 from headwater.engine.controller import FlowController
-from headwater.errors import ApiError, RepositoryError
+from headwater.errors import ApiError, ConfigurationError, RepositoryError
 
 API_PREFIX = "/api/v1"
 
@@ -56,6 +56,8 @@ def create_app(controller: FlowController, *, token: str | None = None) -> FastA
             {"name": "flowfiles", "description": "FlowFiles by uuid."},
         ],
     )
+    if token is not None and not token.strip():
+        raise ConfigurationError("the API token is empty: give a token, or none to switch auth off")
     app.state.controller = controller
     guarded: Sequence[DependsParam] = [Depends(BearerToken(token))] if token else []
     app.include_router(status.health_router, prefix=API_PREFIX)

@@ -5,6 +5,7 @@ from fastapi.testclient import TestClient
 
 from headwater.api import create_app
 from headwater.engine.controller import FlowController
+from headwater.errors import ConfigurationError
 
 TOKEN = "s3cret-token"
 
@@ -62,3 +63,8 @@ def test_openapi_declares_the_bearer_scheme(guarded: TestClient) -> None:
 
 def test_without_a_token_nothing_is_guarded(client: TestClient) -> None:
     assert client.get("/api/v1/status").status_code == 200
+
+
+def test_an_empty_token_is_refused(controller: FlowController) -> None:
+    with pytest.raises(ConfigurationError, match="API token is empty"):
+        create_app(controller, token=" ")
