@@ -132,7 +132,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--batch", type=int, default=1000)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="worker threads (engine default 4)")
     args = parser.parse_args()
     flowfiles, events = run_engine(args.seconds, args.batch, args.threads)
     raw = run_baseline(args.seconds, args.batch)

@@ -65,10 +65,14 @@ def commit_session(
     acks: dict[FlowFileQueue, list[int]] = {}
     final: dict[str, tuple[FlowFile, FlowFile | None]] = {}
     owed: list[ProvenanceEvent] = []
+    changed_attributes: dict[str, dict[str, str]] = {}
     removed = out_count = out_bytes = 0
 
     def owe(kind: Ev, ff: FlowFile, **extra: object) -> ProvenanceEvent:
-        return ProvenanceEvent(kind, ff.uuid, component, ctype, now, ff.attributes, **extra)  # type: ignore[arg-type]
+        """An event the session owes, already describing the committed FlowFile."""
+        event = ProvenanceEvent(kind, ff.uuid, component, ctype, now, ff.attributes, **extra)  # type: ignore[arg-type]
+        _describe_one(event, ff, final[ff.uuid][1], changed_attributes)
+        return event
 
     for record in records:
         original, ff, dest = record.original, record.current, record.destination
@@ -125,8 +129,8 @@ def commit_session(
             else:
                 copy = FlowFile.create(ff.attributes, lineage_start=ff.lineage_start)
                 copy.claim, copy.offset, copy.size = ff.claim, ff.offset, ff.size
-                owed.append(owe(Ev.CLONE, ff, child_uuids=(copy.uuid,)))
                 final[copy.uuid] = (copy, None)
+                owed.append(owe(Ev.CLONE, ff, child_uuids=(copy.uuid,)))
             routes.setdefault(queue, []).append(copy)
             if copy.claim:
                 deltas[copy.claim] = deltas.get(copy.claim, 0) + 1
@@ -136,8 +140,11 @@ def commit_session(
     for parent, kids in forks.items():
         if parent in final:
             owed.append(owe(Ev.FORK, final[parent][0], child_uuids=tuple(kids)))
+    for event in events:  # the processor's own events learn the committed state
+        known = final.get(event.flowfile_uuid)
+        if known is not None:
+            _describe_one(event, *known, changed_attributes)
     events += owed
-    _describe(events, final)
 
     # No lock spans these steps, so sessions pipeline (one writes FlowFiles while another
     # writes provenance); queues accept FlowFiles slightly out of seq order for that.
@@ -168,28 +175,25 @@ def commit_session(
             stats.counters[name] = stats.counters.get(name, 0) + delta
 
 
-def _describe(
-    events: list[ProvenanceEvent], final: Mapping[str, tuple[FlowFile, FlowFile | None]]
+def _describe_one(
+    event: ProvenanceEvent,
+    ff: FlowFile,
+    original: FlowFile | None,
+    deltas: dict[str, dict[str, str]],
 ) -> None:
-    """Give every event the committed attributes and content of its FlowFile."""
-    deltas: dict[str, dict[str, str]] = {}
-    for event in events:
-        known = final.get(event.flowfile_uuid)
-        if known is None:
-            continue
-        ff, original = known
-        event.attributes = ff.attributes
-        event.claim, event.offset, event.size = ff.claim, ff.offset, ff.size
-        event.entry_date, event.lineage_start = ff.entry_date, ff.lineage_start
-        if original is not None:
-            event.previous_claim = original.claim
-            event.previous_offset = original.offset
-            event.previous_size = original.size
-            if original.attributes is not ff.attributes:
-                delta = deltas.get(ff.uuid)
-                if delta is None:
-                    old = original.attributes
-                    delta = deltas[ff.uuid] = {
-                        k: v for k, v in old.items() if ff.attributes.get(k) != v
-                    }
-                event.previous_attributes = delta
+    """Give an event the committed attributes and content of its FlowFile; ``deltas``
+    keeps each FlowFile's changed attributes, computed once for all its events."""
+    event.attributes = ff.attributes
+    event.claim, event.offset, event.size = ff.claim, ff.offset, ff.size
+    event.entry_date, event.lineage_start = ff.entry_date, ff.lineage_start
+    if original is not None:
+        event.previous_claim = original.claim
+        event.previous_offset = original.offset
+        event.previous_size = original.size
+        old = original.attributes
+        if old is not ff.attributes:
+            delta = deltas.get(ff.uuid)
+            if delta is None:
+                new = ff.attributes
+                delta = deltas[ff.uuid] = {k: v for k, v in old.items() if new.get(k) != v}
+            event.previous_attributes = delta
