@@ -167,8 +167,9 @@ class FlowFileQueue:
             penalized = self._penalized
             while penalized and penalized[0][0] <= now:
                 self._push(heapq.heappop(penalized)[2], now)
-            if self.swapped and self._active() < self.swap_threshold // 2 + max_count:
-                self._swap_in()
+            active = self._active()
+            if self.swapped and active < self.swap_threshold // 2 + max_count:
+                self._swap_in(min(SWAP_PAGE, max(self.swap_threshold - active, max_count)))
             fifo, heap = self._fifo, self._heap
             while len(taken) < max_count:
                 if fifo:
@@ -187,16 +188,16 @@ class FlowFileQueue:
             self._in_flight_bytes += sum(ff.size for ff in taken) + sum(ff.size for ff in expired)
         return taken, expired
 
-    def _swap_in(self) -> None:
+    def _swap_in(self, limit: int) -> None:
         if self._swap_reader is None:
             return
         if self._restored:
-            page = self._swap_reader(self.id, self._restored_first, self._restored_last, SWAP_PAGE)
+            page = self._swap_reader(self.id, self._restored_first, self._restored_last, limit)
             self._restored = 0 if not page else max(0, self._restored - len(page))
             if page:
                 self._restored_first = page[-1].seq + 1
         else:
-            wanted = self._swap_seqs[:SWAP_PAGE]
+            wanted = self._swap_seqs[:limit]
             chosen = set(wanted)
             rows = self._swap_reader(self.id, min(wanted), max(wanted), _NO_LIMIT)
             page = [ff for ff in rows if ff.seq in chosen]
