@@ -180,9 +180,21 @@ def _field(moment: datetime, letter: str, width: int) -> str:
 
 # Java pattern fields that strftime writes identically (C locale), by (letter, width).
 _STRFTIME = {
-    ("y", 4): "%Y", ("y", 2): "%y", ("u", 4): "%Y", ("M", 2): "%m", ("M", 3): "%b",
-    ("M", 4): "%B", ("d", 2): "%d", ("H", 2): "%H", ("h", 2): "%I", ("m", 2): "%M",
-    ("s", 2): "%S", ("E", 3): "%a", ("E", 4): "%A", ("a", 1): "%p", ("D", 3): "%j",
+    ("y", 4): "%Y",
+    ("y", 2): "%y",
+    ("u", 4): "%Y",
+    ("M", 2): "%m",
+    ("M", 3): "%b",
+    ("M", 4): "%B",
+    ("d", 2): "%d",
+    ("H", 2): "%H",
+    ("h", 2): "%I",
+    ("m", 2): "%M",
+    ("s", 2): "%S",
+    ("E", 3): "%a",
+    ("E", 4): "%A",
+    ("a", 1): "%p",
+    ("D", 3): "%j",
     ("Z", 1): "%z",
 }
 
