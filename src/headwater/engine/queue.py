@@ -15,8 +15,8 @@ from __future__ import annotations
 import heapq
 import logging
 import threading
-from array import array
 import time
+from array import array
 from collections import deque
 from collections.abc import Callable, Sequence
 from itertools import count as counter
@@ -203,8 +203,11 @@ class FlowFileQueue:
             page = [ff for ff in rows if ff.seq in chosen]
             del self._swap_seqs[: len(wanted)]
             if len(page) != len(wanted):
-                log.error("queue %s: %d swapped FlowFiles missing from the repository",
-                          self.id, len(wanted) - len(page))
+                log.error(
+                    "queue %s: %d swapped FlowFiles missing from the repository",
+                    self.id,
+                    len(wanted) - len(page),
+                )
         for ff in page:
             self._push(ff)
             self._active_bytes += ff.size
