@@ -129,6 +129,7 @@ def commit_session(
             else:
                 copy = FlowFile.create(ff.attributes, lineage_start=ff.lineage_start)
                 copy.claim, copy.offset, copy.size = ff.claim, ff.offset, ff.size
+                copy.penalized_until = ff.penalized_until
                 final[copy.uuid] = (copy, None)
                 owed.append(owe(Ev.CLONE, ff, child_uuids=(copy.uuid,)))
             routes.setdefault(queue, []).append(copy)

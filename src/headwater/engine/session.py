@@ -253,6 +253,9 @@ class ProcessSession:
                 f"{len(unaccounted)} FlowFile(s) were neither transferred nor removed"
                 f" (first: {unaccounted[0]}); transfer or remove every FlowFile"
             )
+        if not self._records and not self.provenance.events and not self._counters:
+            self._reset()  # nothing happened: no transaction, no wake-up
+            return
         if self._writer is not None:
             self._writer.flush()
         commit_session(self, self._records.values(), self._forks, self._counters)
