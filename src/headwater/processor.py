@@ -10,6 +10,7 @@ aliases. Every concrete subclass registers itself by its class name, which is th
 from __future__ import annotations
 
 import difflib
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -124,7 +125,7 @@ class Component:
 
     @classmethod
     def describe(cls) -> str:
-        return (cls.__doc__ or "").strip().split("\n\n")[0]
+        return inspect.cleandoc(cls.__doc__ or "").split("\n\n")[0].replace("\n", " ")
 
     @classmethod
     def property_named(cls, key: str) -> Property[Any] | None:
