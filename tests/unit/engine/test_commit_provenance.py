@@ -230,6 +230,23 @@ def test_removed_flowfile_gets_only_drop(run: Callable[..., TestRunner]) -> None
     assert only(runner, "DROP").attributes["why"] == "duplicate"
 
 
+def test_send_keeps_the_attributes_as_sent(run: Callable[..., TestRunner]) -> None:
+    """NiFi enriches every event with the committed attributes except SEND, which
+    describes the FlowFile as it left the system."""
+
+    def body(session: ProcessSession) -> None:
+        ff = take(session)
+        session.provenance.send(ff, "http://hub/data")
+        session.transfer(session.put_attribute(ff, "sent.status", "200"), "success")
+
+    runner = run(body, (b"x", {"k": "v"}))
+    assert types(runner) == ["SEND"]
+    send = only(runner, "SEND")
+    assert send.attributes["k"] == "v"
+    assert "sent.status" not in send.attributes
+    assert send.transit_uri == "http://hub/data"
+
+
 # -- CONTENT_MODIFIED ------------------------------------------------------------------
 
 

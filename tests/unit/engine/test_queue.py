@@ -362,3 +362,21 @@ def test_restore_in_several_pages(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         assert queue.count == 0
     finally:
         repo.close()
+
+
+@pytest.mark.parametrize("max_count", [1, 10])
+def test_penalized_flowfiles_in_memory_do_not_strand_swapped_ones(
+    repository: SqliteFlowFileRepository, max_count: int
+) -> None:
+    """A memory full of penalized FlowFiles must not hide ready ones on disk: is_ready
+    says a poll could return something, so the poll must return it."""
+    queue = FlowFileQueue("q", swap_reader=repository.page, swap_threshold=10)
+    arrived = persist(repository, "q", 15)
+    now = time.monotonic()
+    for ff in arrived[:10]:
+        ff.penalized_until = now + 60
+    queue.put_all(arrived)
+    assert queue.swapped == 5
+    assert queue.is_ready(now)
+    taken, _ = queue.poll(max_count, now, NOW_MS)
+    assert seqs(taken) == seqs(arrived[10 : 10 + max_count])
