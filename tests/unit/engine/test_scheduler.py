@@ -377,7 +377,6 @@ def test_failing_on_scheduled_is_retried(start: Callable[..., FlowController]) -
     first = controller.nodes["flaky"].bulletins[0]
     assert first.level == "ERROR"
     assert first.message == "could not be scheduled: RuntimeError: not ready yet"
-    assert flaky.triggers[0] - time.monotonic() < 0
 
 
 def test_input_processor_is_not_triggered_without_input(
@@ -407,4 +406,4 @@ def test_enqueued_work_wakes_an_idle_flow_at_once(start: Callable[..., FlowContr
     wait_for(lambda: len(gen.triggers) >= 2, timeout=3)
     wait_for(lambda: len(sink.triggers) >= 2)
     lags = [s - g for g, s in zip(gen.triggers, sink.triggers, strict=False)]
-    assert max(lags) < 0.2, lags  # far below the idle wait of the workers
+    assert max(lags) < 0.35, lags  # below the workers' idle wait: the commit woke them
