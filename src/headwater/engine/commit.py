@@ -90,39 +90,40 @@ def commit_session(
             owed.append(owe(Ev.EXPIRE, ff, details="Expiration Threshold reached"))
             removed += 1
             continue
-        if original is None:
-            if ff.uuid not in children and not _CREATION.intersection(kinds):
-                owed.append(owe(Ev.CREATE, ff))
-        else:
-            changed = ff.attributes is not original.attributes
-            if changed and not kinds and ff.attributes != original.attributes:
-                owed.append(owe(Ev.ATTRIBUTES_MODIFIED, ff))
-            moved = (ff.claim, ff.offset, ff.size) != (
-                original.claim,
-                original.offset,
-                original.size,
-            )
-            if moved and not _DESCRIBES_CONTENT.intersection(kinds):
-                owed.append(owe(Ev.CONTENT_MODIFIED, ff))
+        drop: str | None = None  # the DROP event's details, when the FlowFile ends here
         if dest == REMOVED:
-            owed.append(owe(Ev.DROP, ff))
-            removed += 1
-            continue
-        if dest == "":
+            drop = ""
+        elif dest == "":
             assert record.source is not None
             targets = [record.source]
         else:
             connections = node.outgoing.get(dest)
-            if not connections:
-                if dest not in node.auto_terminated:
-                    raise FlowFileHandlingError(
-                        f"{component} transferred to {dest!r}, which is neither connected"
-                        " nor auto-terminated"
-                    )
-                owed.append(owe(Ev.DROP, ff, details=f"Auto-Terminated by {dest} Relationship"))
-                removed += 1
-                continue
-            targets = [c.queue for c in connections]
+            if connections:
+                targets = [c.queue for c in connections]
+            elif dest in node.auto_terminated:
+                drop = f"Auto-Terminated by {dest} Relationship"
+            else:
+                raise FlowFileHandlingError(
+                    f"{component} transferred to {dest!r}, which is neither connected"
+                    " nor auto-terminated"
+                )
+        if original is None:
+            if ff.uuid not in children and not _CREATION.intersection(kinds):
+                owed.append(owe(Ev.CREATE, ff))
+        elif drop is None:  # as NiFi, no modification events for a FlowFile that ends
+            described_now = bool(kinds)
+            content = (ff.claim, ff.offset, ff.size)
+            if content != (original.claim, original.offset, original.size):
+                if not _DESCRIBES_CONTENT.intersection(kinds):
+                    owed.append(owe(Ev.CONTENT_MODIFIED, ff))
+                described_now = True
+            changed = ff.attributes is not original.attributes
+            if changed and not described_now and ff.attributes != original.attributes:
+                owed.append(owe(Ev.ATTRIBUTES_MODIFIED, ff))
+        if drop is not None:
+            owed.append(owe(Ev.DROP, ff, details=drop or None))
+            removed += 1
+            continue
         for index, queue in enumerate(targets):
             if index == 0:
                 copy = ff.evolve() if ff is original else ff
@@ -141,9 +142,9 @@ def commit_session(
     for parent, kids in forks.items():
         if parent in final:
             owed.append(owe(Ev.FORK, final[parent][0], child_uuids=tuple(kids)))
-    for event in events:  # the processor's own events learn the committed state
-        known = final.get(event.flowfile_uuid)
-        if known is not None:
+    for event in events:  # the processor's events learn the committed state; SEND keeps
+        known = final.get(event.flowfile_uuid)  # the FlowFile as it left the system
+        if known is not None and event.event_type is not Ev.SEND:
             _describe_one(event, *known, changed_attributes)
     events += owed
 

@@ -167,9 +167,9 @@ class FlowFileQueue:
             penalized = self._penalized
             while penalized and penalized[0][0] <= now:
                 self._push(heapq.heappop(penalized)[2], now)
-            active = self._active()
-            if self.swapped and active < self.swap_threshold // 2 + max_count:
-                self._swap_in(min(SWAP_PAGE, max(self.swap_threshold - active, max_count)))
+            ready = len(self._fifo) + len(self._heap)  # penalized ones must not strand swapped
+            if self.swapped and ready < self.swap_threshold // 2 + max_count:
+                self._swap_in(min(SWAP_PAGE, max(self.swap_threshold - ready, max_count)))
             fifo, heap = self._fifo, self._heap
             while len(taken) < max_count:
                 if fifo:

@@ -112,19 +112,17 @@ class ProcessSession:
         return self.put_all_attributes(flowfile, {key: value})
 
     def put_all_attributes(self, flowfile: FlowFile, attributes: Mapping[str, str]) -> FlowFile:
-        current = self._current(flowfile)
-        merged = {**current.attributes, **attributes}
-        merged["uuid"] = current.uuid
-        return self._replace(current, current.evolve(attributes=merged))
+        merged = {**flowfile.attributes, **attributes}
+        merged["uuid"] = flowfile.uuid
+        return self._update(flowfile, attributes=merged)
 
     def remove_attribute(self, flowfile: FlowFile, key: str) -> FlowFile:
         return self.remove_all_attributes(flowfile, (key,))
 
     def remove_all_attributes(self, flowfile: FlowFile, keys: Iterable[str]) -> FlowFile:
-        current = self._current(flowfile)
         drop = set(keys) - {"uuid"}
-        kept = {k: v for k, v in current.attributes.items() if k not in drop}
-        return self._replace(current, current.evolve(attributes=kept))
+        kept = {k: v for k, v in flowfile.attributes.items() if k not in drop}
+        return self._update(flowfile, attributes=kept)
 
     # -- content -----------------------------------------------------------------------
 
@@ -144,7 +142,7 @@ class ProcessSession:
         self, flowfile: FlowFile, data: bytes | bytearray | Callable[[BinaryIO], object]
     ) -> FlowFile:
         """Replace the content with ``data``, or with what a callback writes to a stream."""
-        current = self._current(flowfile)
+        self._record(flowfile)  # refuse a stale or foreign FlowFile before writing
         writer = self._claim_writer()
         if callable(data):
             start = writer.length
@@ -152,17 +150,12 @@ class ProcessSession:
             offset, size = start, writer.length - start
         else:
             offset, size = writer.append(data), len(data)
-        return self._replace(
-            current, current.evolve(claim=writer.claim if size else 0, offset=offset, size=size)
-        )
+        return self._update(flowfile, claim=writer.claim if size else 0, offset=offset, size=size)
 
     def share_content(self, flowfile: FlowFile, source: FlowFile) -> FlowFile:
         """Point ``flowfile`` at the content of ``source`` without copying (content is
         immutable, so sharing is safe)."""
-        current = self._current(flowfile)
-        return self._replace(
-            current, current.evolve(claim=source.claim, offset=source.offset, size=source.size)
-        )
+        return self._update(flowfile, claim=source.claim, offset=source.offset, size=source.size)
 
     def write_text(self, flowfile: FlowFile, text: str, encoding: str = "utf-8") -> FlowFile:
         return self.write(flowfile, text.encode(encoding))
@@ -212,9 +205,7 @@ class ProcessSession:
 
     def penalize(self, flowfile: FlowFile) -> FlowFile:
         """Keep this FlowFile from being processed again for the penalty duration."""
-        current = self._current(flowfile)
-        until = time.monotonic() + self.node.schedule.penalty
-        return self._replace(current, current.evolve(penalized_until=until))
+        return self._update(flowfile, penalized_until=time.monotonic() + self.node.schedule.penalty)
 
     def adjust_counter(self, name: str, delta: int) -> None:
         self._counters[name] = self._counters.get(name, 0) + delta
@@ -234,8 +225,10 @@ class ProcessSession:
     def _current(self, flowfile: FlowFile) -> FlowFile:
         return self._record(flowfile).current
 
-    def _replace(self, current: FlowFile, new: FlowFile) -> FlowFile:
-        self._records[current.uuid].current = new
+    def _update(self, flowfile: FlowFile, **changes: object) -> FlowFile:
+        """A new version of a FlowFile of this session, with some fields changed."""
+        record = self._record(flowfile)
+        record.current = new = flowfile.evolve(**changes)
         return new
 
     @property
