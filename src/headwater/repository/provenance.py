@@ -15,6 +15,13 @@ event type as a one-byte code) and the rest as one orjson array, attributes firs
 (``previous_attributes`` is already the delta the session computed). Parent and
 child uuids are in that array for ``get`` and, for the lineage walk, also in
 ``event_relative(uuid, event_id)``, one row per FlowFile the event touches.
+
+Only three secondary indexes (FlowFile, component, type), because each costs about a
+microsecond per event. Event ids follow commit order and timestamps follow it within
+a session's duration, so time is searched by binary search over event ids (with a
+margin for that skew), and retention always removes a prefix of ids. Content claims
+are tracked per claim, not per event: ``claim_ref`` keeps the last event that points
+at each claim, so a claim is referenced while that event is retained.
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from headwater.provenance import ProvenanceEvent, ProvenanceEventType
 from headwater.repository.lineage import MAX_LINEAGE_FLOWFILES, connected_flowfiles, lineage_graph
 from headwater.repository.sqlite import insert_rows
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Stored codes: append new types at the end, never reorder (the codes are on disk).
 _TYPE_CODE_ORDER = (
@@ -60,10 +67,13 @@ CREATE TABLE IF NOT EXISTS event (
 CREATE INDEX IF NOT EXISTS event_by_flowfile ON event (flowfile_uuid);
 CREATE INDEX IF NOT EXISTS event_by_component ON event (component_id);
 CREATE INDEX IF NOT EXISTS event_by_type ON event (event_type);
-CREATE INDEX IF NOT EXISTS event_by_timestamp ON event (timestamp);
-CREATE INDEX IF NOT EXISTS event_by_claim ON event (claim) WHERE claim != 0;
-CREATE INDEX IF NOT EXISTS event_by_previous_claim ON event (previous_claim)
-    WHERE previous_claim != 0;
+DROP INDEX IF EXISTS event_by_timestamp;
+DROP INDEX IF EXISTS event_by_claim;
+DROP INDEX IF EXISTS event_by_previous_claim;
+CREATE TABLE IF NOT EXISTS claim_ref (
+    claim INTEGER PRIMARY KEY,
+    last_event_id INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS event_relative (
     uuid TEXT NOT NULL,
     event_id INTEGER NOT NULL,
@@ -129,6 +139,31 @@ def event_rows(events: Sequence[ProvenanceEvent], first_id: int) -> Iterator[tup
         )
         for event_id, e in enumerate(events, first_id)
     )
+
+
+TIME_SKEW_MS = 5 * 60 * 1000
+"""How far an event's timestamp may precede events committed before it (a session's
+events carry the time they happened and are committed when the session ends)."""
+
+
+def _first_id_at(conn: sqlite3.Connection, timestamp: int) -> int:
+    """The first event id whose timestamp is at least ``timestamp``, by binary search
+    over ids (timestamps rise with ids, up to ``TIME_SKEW_MS``)."""
+    low, high = conn.execute("SELECT min(event_id), max(event_id) FROM event").fetchone()
+    if low is None:
+        return 0
+    high += 1
+    while low < high:
+        middle = (low + high) // 2
+        row = conn.execute(
+            "SELECT event_id, timestamp FROM event WHERE event_id >= ? ORDER BY event_id LIMIT 1",
+            (middle,),
+        ).fetchone()
+        if row is None or row[1] >= timestamp:
+            high = middle
+        else:
+            low = row[0] + 1
+    return int(low)
 
 
 def _event_from_row(row: tuple[Any, ...]) -> ProvenanceEvent:
@@ -309,6 +344,18 @@ class SqliteProvenanceRepository:
                         for uuid in {e.flowfile_uuid, *e.parent_uuids, *e.child_uuids}
                     ],
                 )
+            last_by_claim: dict[int, int] = {}
+            for event_id, e in enumerate(events, first):
+                if e.claim:
+                    last_by_claim[e.claim] = event_id
+                if e.previous_claim:
+                    last_by_claim[e.previous_claim] = event_id
+            if last_by_claim:
+                self._writer.executemany(
+                    "INSERT INTO claim_ref VALUES (?, ?) ON CONFLICT (claim) DO UPDATE"
+                    " SET last_event_id = max(last_event_id, excluded.last_event_id)",
+                    last_by_claim.items(),
+                )
             self._next_id = first + len(events)
         for event_id, event in enumerate(events, first):
             event.event_id = event_id
@@ -323,13 +370,15 @@ class SqliteProvenanceRepository:
         now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
         cutoff = now - int(self.max_age_seconds * 1000)
         removed = 0
+        with self._reading("retention by age") as conn:
+            boundary = _first_id_at(conn, cutoff)
         while True:
             with self._writing("retention by age") as conn:
                 ids = [
                     row[0]
                     for row in conn.execute(
-                        "SELECT event_id FROM event WHERE timestamp < ? LIMIT ?",
-                        (cutoff, _RETENTION_CHUNK),
+                        "SELECT event_id FROM event WHERE event_id < ? ORDER BY event_id LIMIT ?",
+                        (boundary, _RETENTION_CHUNK),
                     )
                 ]
                 self._delete(conn, ids)
@@ -374,6 +423,7 @@ class SqliteProvenanceRepository:
         conn.execute(
             "DELETE FROM event WHERE event_id IN (SELECT value FROM json_each(?))", (doomed,)
         )
+        conn.execute("DELETE FROM claim_ref WHERE last_event_id <= ?", (max(ids),))
 
     # -- reading ----------------------------------------------------------------------
 
@@ -408,18 +458,18 @@ class SqliteProvenanceRepository:
         if component is not None:
             where.append("component_id = ?")
             params.append(component)
-        if since_ms is not None:
-            where.append("timestamp >= ?")
-            params.append(since_ms)
-        if until_ms is not None:
-            where.append("timestamp <= ?")
-            params.append(until_ms)
-        sql = _SELECT
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += f" ORDER BY event_id {'DESC' if newest_first else 'ASC'} LIMIT ?"
-        params.append(max(limit, 0))
         with self._reading("query") as conn:
+            if since_ms is not None:
+                where.append("event_id >= ? AND timestamp >= ?")
+                params += [_first_id_at(conn, since_ms - TIME_SKEW_MS), since_ms]
+            if until_ms is not None:
+                where.append("event_id < ? AND timestamp <= ?")
+                params += [_first_id_at(conn, until_ms + 1 + TIME_SKEW_MS), until_ms]
+            sql = _SELECT
+            if where:
+                sql += " WHERE " + " AND ".join(where)
+            sql += f" ORDER BY event_id {'DESC' if newest_first else 'ASC'} LIMIT ?"
+            params.append(max(limit, 0))
             rows = conn.execute(sql, params).fetchall()
         return [_event_from_row(row) for row in rows]
 
@@ -460,10 +510,8 @@ class SqliteProvenanceRepository:
         wanted = orjson.dumps(list(claim_ids))
         with self._reading("referenced_claims") as conn:
             rows = conn.execute(
-                "SELECT claim FROM event WHERE claim != 0"
-                " AND claim IN (SELECT value FROM json_each(?1))"
-                " UNION SELECT previous_claim FROM event WHERE previous_claim != 0"
-                " AND previous_claim IN (SELECT value FROM json_each(?1))",
+                "SELECT claim FROM claim_ref WHERE claim IN (SELECT value FROM json_each(?))"
+                " AND last_event_id >= (SELECT min(event_id) FROM event)",
                 (wanted,),
             ).fetchall()
         return {row[0] for row in rows}
