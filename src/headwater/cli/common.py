@@ -1,19 +1,20 @@
-"""Small parsers the sub-commands share."""
+"""Small pieces the sub-commands share."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import argparse
+import sys
+
+from headwater.errors import ConfigurationError
+from headwater.flow.loader import FlowDefinitionError
 
 
-def parse_assignments(items: Iterable[str]) -> dict[str, str]:
-    """``name=value`` pairs from repeated command-line options."""
-    out: dict[str, str] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise SystemExit(f"expected NAME=VALUE, got {item!r}")
-        out[name] = value
-    return out
+def assignment(text: str) -> tuple[str, str]:
+    """``name=value`` as a pair, for argparse ``type=``; argparse reports the error."""
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
 
 
 def parse_bind(text: str) -> tuple[str, int]:
@@ -24,3 +25,11 @@ def parse_bind(text: str) -> tuple[str, int]:
     if not port.isdigit() or not 0 <= int(port) < 65536:
         raise SystemExit(f"expected HOST:PORT, got {text!r}")
     return host or "127.0.0.1", int(port)
+
+
+def print_problems(source: object, exc: ConfigurationError) -> None:
+    """Every problem on its own line, prefixed with the file (and line, when known)."""
+    for problem in exc.problems:
+        line = exc.line_of(problem.path) if isinstance(exc, FlowDefinitionError) else None
+        where = f"{source}:{line}" if line else f"{source}"
+        print(f"{where}: {problem}", file=sys.stderr)

@@ -10,6 +10,7 @@ import argparse
 import sys
 from typing import Any
 
+from headwater.cli.common import assignment
 from headwater.errors import ExpressionError, ExpressionEvaluationError
 from headwater.expression import compile_expression
 
@@ -27,6 +28,7 @@ def register(subparsers: Any) -> None:
         "--attribute",
         action="append",
         default=[],
+        type=assignment,
         metavar="NAME=VALUE",
         help="an attribute for the expression to read (repeatable)",
     )
@@ -34,13 +36,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    attributes: dict[str, str] = {}
-    for pair in args.attribute:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            print(f"error: attribute {pair!r} is not NAME=VALUE", file=sys.stderr)
-            return 2
-        attributes[name] = value
+    attributes = dict(args.attribute)
     try:
         expression = compile_expression(args.expr)
     except ExpressionError as exc:

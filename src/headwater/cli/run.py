@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from headwater.cli.common import parse_assignments, parse_bind
+from headwater.cli.common import parse_bind, print_problems
 from headwater.engine.controller import FlowController
 from headwater.errors import ConfigurationError, HeadwaterError
 from headwater.flow.loader import load_flow
@@ -59,11 +59,10 @@ def run(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        flow = load_flow(args.flow, parameters=parse_assignments(args.parameter))
+        flow = load_flow(args.flow, parameters=dict(args.parameter))
         controller = FlowController(flow, args.data_dir)
     except ConfigurationError as exc:
-        for problem in exc.problems:
-            print(f"{args.flow}: {problem}", file=sys.stderr)
+        print_problems(args.flow, exc)
         return 1
     except HeadwaterError as exc:
         print(f"headwater: cannot start: {exc}", file=sys.stderr)

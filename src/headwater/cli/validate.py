@@ -8,12 +8,12 @@ known, the line (``flow.yaml:17: processors.merge...``), so editors can jump to 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
+from headwater.cli.common import assignment, print_problems
 from headwater.errors import ConfigurationError
-from headwater.flow.loader import FlowDefinitionError, load_flow
+from headwater.flow.loader import load_flow
 
 
 def register(subparsers: Any) -> None:
@@ -29,29 +29,18 @@ def register(subparsers: Any) -> None:
         "--parameter",
         action="append",
         default=[],
-        type=parameter,
+        type=assignment,
         metavar="NAME=VALUE",
         help="set a parameter, overriding the flow file's value (repeatable)",
     )
     parser.set_defaults(func=run)
 
 
-def parameter(text: str) -> tuple[str, str]:
-    """``name=value`` as a pair; argparse reports the ``ArgumentTypeError``."""
-    name, sep, value = text.partition("=")
-    if not sep or not name:
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    return name, value
-
-
 def run(args: argparse.Namespace) -> int:
     try:
         flow = load_flow(Path(args.flow), parameters=dict(args.parameter))
     except ConfigurationError as exc:
-        for problem in exc.problems:
-            line = exc.line_of(problem.path) if isinstance(exc, FlowDefinitionError) else None
-            where = f"{args.flow}:{line}" if line else args.flow
-            print(f"{where}: {problem}", file=sys.stderr)
+        print_problems(args.flow, exc)
         return 1
     processors = _count(len(flow.processors), "processor")
     connections = _count(len(flow.connections), "connection")
