@@ -42,7 +42,7 @@ from headwater.provenance import ProvenanceEvent, ProvenanceEventType
 from headwater.repository.lineage import MAX_LINEAGE_FLOWFILES, connected_flowfiles, lineage_graph
 from headwater.repository.sqlite import insert_rows
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Stored codes: append new types at the end, never reorder (the codes are on disk).
 _TYPE_CODE_ORDER = (
@@ -60,8 +60,6 @@ CREATE TABLE IF NOT EXISTS event (
     timestamp INTEGER NOT NULL,
     flowfile_uuid TEXT NOT NULL,
     component_id TEXT NOT NULL,
-    claim INTEGER NOT NULL,
-    previous_claim INTEGER NOT NULL,
     payload BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS event_by_flowfile ON event (flowfile_uuid);
@@ -84,9 +82,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 PRAGMA user_version = {SCHEMA_VERSION};
 """
 
-_COLUMNS = (
-    "event_id, event_type, timestamp, flowfile_uuid, component_id, claim, previous_claim, payload"
-)
+_COLUMNS = "event_id, event_type, timestamp, flowfile_uuid, component_id, payload"
 _INSERT_HEAD = f"INSERT INTO event ({_COLUMNS})"
 _SELECT = f"SELECT {_COLUMNS} FROM event"
 _RETENTION_CHUNK = 10_000  # events per delete transaction, so writers wait briefly
@@ -113,11 +109,11 @@ def event_rows(events: Sequence[ProvenanceEvent], first_id: int) -> Iterator[tup
             e.timestamp,
             e.flowfile_uuid,
             e.component_id,
-            e.claim,
-            e.previous_claim,
             dumps(
                 (
                     e.attributes,
+                    e.claim,
+                    e.previous_claim,
                     e.component_type,
                     e.size,
                     e.offset,
@@ -167,32 +163,32 @@ def _first_id_at(conn: sqlite3.Connection, timestamp: int) -> int:
 
 
 def _event_from_row(row: tuple[Any, ...]) -> ProvenanceEvent:
-    p = orjson.loads(row[7])
+    p = orjson.loads(row[5])
     return ProvenanceEvent(
         event_id=row[0],
         event_type=_TYPES[row[1]],
         timestamp=row[2],
         flowfile_uuid=row[3],
         component_id=row[4],
-        claim=row[5],
-        previous_claim=row[6],
         attributes=p[0],
-        component_type=p[1],
-        size=p[2],
-        offset=p[3],
-        entry_date=p[4],
-        lineage_start=p[5],
-        previous_offset=p[6],
-        previous_size=p[7],
-        event_duration=p[8],
-        previous_attributes=p[9],
-        parent_uuids=tuple(p[10]),
-        child_uuids=tuple(p[11]),
-        relationship=p[12],
-        details=p[13],
-        transit_uri=p[14],
-        source_system_flowfile_id=p[15],
-        alternate_identifier_uri=p[16],
+        claim=p[1],
+        previous_claim=p[2],
+        component_type=p[3],
+        size=p[4],
+        offset=p[5],
+        entry_date=p[6],
+        lineage_start=p[7],
+        previous_offset=p[8],
+        previous_size=p[9],
+        event_duration=p[10],
+        previous_attributes=p[11],
+        parent_uuids=tuple(p[12]),
+        child_uuids=tuple(p[13]),
+        relationship=p[14],
+        details=p[15],
+        transit_uri=p[16],
+        source_system_flowfile_id=p[17],
+        alternate_identifier_uri=p[18],
     )
 
 
@@ -225,6 +221,13 @@ class SqliteProvenanceRepository:
         with self._translate("open"):
             self._writer = self._connect(cache_mb=64)
             try:
+                (version,) = self._writer.execute("PRAGMA user_version").fetchone()
+                if 0 < version < SCHEMA_VERSION:
+                    raise RepositoryError(
+                        f"{self.path} has provenance schema {version}, this headwater writes"
+                        f" {SCHEMA_VERSION}: move the provenance_repository folder aside to"
+                        " start a new one (the FlowFile and content repositories are unaffected)"
+                    )
                 self._writer.executescript(_SCHEMA)
                 (last,) = self._writer.execute(
                     "SELECT max(coalesce((SELECT max(event_id) FROM event), 0),"
@@ -233,7 +236,7 @@ class SqliteProvenanceRepository:
                 self._writer.execute(f"PRAGMA wal_autocheckpoint = {_WAL_PAGES}")
                 self._writer.execute(f"PRAGMA journal_size_limit = {_WAL_PAGES * 4096}")
                 checkpoints = self._connect(cache_mb=2)
-            except sqlite3.Error:
+            except (sqlite3.Error, RepositoryError):
                 self._writer.close()
                 raise
         self._next_id: int = last + 1
@@ -334,7 +337,7 @@ class SqliteProvenanceRepository:
         relatives = [(i, e) for i, e in enumerate(events) if e.parent_uuids or e.child_uuids]
         with self._writing("register"):
             first = self._next_id
-            insert_rows(self._writer, _INSERT_HEAD, 8, event_rows(events, first))
+            insert_rows(self._writer, _INSERT_HEAD, 6, event_rows(events, first))
             if relatives:
                 self._writer.executemany(
                     "INSERT OR IGNORE INTO event_relative (uuid, event_id) VALUES (?, ?)",
