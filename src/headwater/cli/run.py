@@ -42,6 +42,7 @@ def register(subparsers: Any) -> None:
         "--parameter",
         action="append",
         default=[],
+        type=assignment,
         metavar="NAME=VALUE",
         help="override a flow parameter (repeatable)",
     )
