@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from headwater.cli.common import parse_bind, print_problems
+from headwater.cli.common import assignment, parse_bind, print_problems
 from headwater.engine.controller import FlowController
 from headwater.errors import ConfigurationError, HeadwaterError
 from headwater.flow.loader import load_flow
