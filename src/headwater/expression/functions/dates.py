@@ -14,9 +14,24 @@ from headwater.expression.javadate import format_date, local, parse_date
 from headwater.expression.values import EPOCH, to_date
 
 
+_FORMATTED: dict[tuple[object, str, str | None], str | None] = {}
+
+
 def format_(subject: object, pattern: str, zone: str | None = None) -> str | None:
+    # FlowFiles of one batch mostly share their dates to the millisecond, so a small
+    # memo of recent results saves the date arithmetic for nearly all of them.
+    key = (subject, pattern, zone)
+    try:
+        return _FORMATTED[key]
+    except (KeyError, TypeError):
+        pass
     moment = to_date(subject, "format")
-    return None if moment is None else format_date(moment, pattern, zone or None)
+    text = None if moment is None else format_date(moment, pattern, zone or None)
+    if isinstance(subject, (str, int)):
+        if len(_FORMATTED) >= 4096:
+            _FORMATTED.clear()
+        _FORMATTED[key] = text
+    return text
 
 
 def to_date_(subject: object, pattern: str | None = None, zone: str | None = None) -> object:
