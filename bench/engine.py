@@ -20,6 +20,7 @@ import orjson
 from headwater.engine.controller import FlowController
 from headwater.flow.loader import load_flow_dict
 from headwater.flowfile import FlowFile
+from headwater.repository.sqlite import delete_in, insert_rows
 
 FLOW = {
     "flow": "bench-engine",
@@ -76,24 +77,25 @@ def run_engine(seconds: float, batch: int, threads: int) -> tuple[float, float]:
 
 
 def run_baseline(seconds: float, batch: int) -> float:
-    """The same durable writes per FlowFile with no engine: rows in, rows moved, rows out,
-    four provenance events each, one transaction per step of a batch."""
+    """The same durable writes per FlowFile with no engine, written the same way (one
+    multi-row statement per table and step): rows in, rows moved, rows out, four
+    provenance events each, one transaction per step of a batch, same indexes and
+    sync settings as the repositories."""
     with tempfile.TemporaryDirectory() as tmp:
         ffdb = sqlite3.connect(Path(tmp) / "ff.db", isolation_level=None)
         pvdb = sqlite3.connect(Path(tmp) / "pv.db", isolation_level=None)
         for db, sync in ((ffdb, "FULL"), (pvdb, "NORMAL")):
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(f"PRAGMA synchronous={sync}")
-        ffdb.execute("CREATE TABLE ff (seq INTEGER PRIMARY KEY, queue TEXT, uuid TEXT, attrs BLOB)")
+        ffdb.execute("CREATE TABLE ff (seq INTEGER PRIMARY KEY, queue TEXT, record BLOB)")
         ffdb.execute("CREATE INDEX ffq ON ff (queue, seq)")
         pvdb.execute(
-            "CREATE TABLE ev (id INTEGER PRIMARY KEY, type INT, uuid TEXT, component TEXT,"
-            " time INT, attrs BLOB)"
+            "CREATE TABLE ev (id INTEGER PRIMARY KEY, type INT, time INT, uuid TEXT,"
+            " component TEXT, payload BLOB)"
         )
-        for column in ("uuid", "component", "type", "time"):
+        for column in ("uuid", "component", "type"):
             pvdb.execute(f"CREATE INDEX ev_{column} ON ev ({column})")
-        seq = 0
-        done = 0
+        seq = event_id = done = 0
         started = time.perf_counter()
         while time.perf_counter() - started < seconds:
             flowfiles = [FlowFile.create({"sensor": "bme680"}) for _ in range(batch)]
@@ -102,27 +104,24 @@ def run_baseline(seconds: float, batch: int) -> float:
                 rows, deletes = [], []
                 for ff in flowfiles:
                     if step:
-                        deletes.append((ff.seq,))
+                        deletes.append(ff.seq)
                     if queue:
                         seq += 1
                         ff.seq = seq
-                        rows.append((seq, queue, ff.uuid, orjson.dumps(ff.attributes)))
+                        rows.append((seq, queue, orjson.dumps((ff.uuid, ff.attributes, 0))))
                 ffdb.execute("BEGIN")
-                ffdb.executemany("DELETE FROM ff WHERE seq = ?", deletes)
-                ffdb.executemany("INSERT INTO ff VALUES (?, ?, ?, ?)", rows)
+                delete_in(ffdb, "DELETE FROM ff WHERE seq", deletes)
+                insert_rows(ffdb, "INSERT INTO ff", 3, rows)
                 ffdb.execute("COMMIT")
-                events = [
-                    (step, ff.uuid, "c", now, orjson.dumps(ff.attributes)) for ff in flowfiles
-                ]
-                if step == 2:
-                    events += [
-                        (9, ff.uuid, "c", now, orjson.dumps(ff.attributes)) for ff in flowfiles
-                    ]
+                kinds = (step,) if step < 2 else (step, 9)
+                events = []
+                for kind in kinds:
+                    for ff in flowfiles:
+                        event_id += 1
+                        payload = orjson.dumps((ff.attributes, ff.claim, ff.size))
+                        events.append((event_id, kind, now, ff.uuid, "c", payload))
                 pvdb.execute("BEGIN")
-                pvdb.executemany(
-                    "INSERT INTO ev (type, uuid, component, time, attrs) VALUES (?, ?, ?, ?, ?)",
-                    events,
-                )
+                insert_rows(pvdb, "INSERT INTO ev", 6, events)
                 pvdb.execute("COMMIT")
             done += batch
         return done / (time.perf_counter() - started)
