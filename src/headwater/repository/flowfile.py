@@ -22,7 +22,7 @@ import orjson
 
 from headwater.errors import RepositoryError
 from headwater.flowfile import FlowFile
-from headwater.repository.sqlite import delete_in, insert_rows
+from headwater.repository.sqlite import delete_in, flat_params, insert_flat
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS flowfile (
@@ -75,7 +75,8 @@ class SqliteFlowFileRepository:
 
     def __init__(self, directory: Path, *, synchronous: str = "FULL") -> None:
         self.directory = Path(directory)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the writing connection
+        self._seq_lock = threading.Lock()
         self._local = threading.local()
         self._synchronous = synchronous
         try:
@@ -105,20 +106,23 @@ class SqliteFlowFileRepository:
 
     def next_seqs(self, count: int) -> range:
         """Reserve ``count`` queue sequence numbers, in order."""
-        with self._lock:
+        with self._seq_lock:
             start = self._next_seq
             self._next_seq += count
         return range(start, start + count)
 
     def commit(self, inserts: Sequence[Row], deletes: Sequence[int]) -> None:
         """One transaction: new rows (``row(queue, flowfile)``), rows deleted by seq."""
+        if not inserts and not deletes:
+            return
+        params = flat_params(inserts)  # before the lock: only SQLite's work is under it
         try:
             with self._lock:
                 db = self._db
                 db.execute("BEGIN")
                 try:
                     delete_in(db, _DELETE, deletes)
-                    insert_rows(db, _INSERT, 3, inserts)
+                    insert_flat(db, _INSERT, 3, params)
                     db.execute("COMMIT")
                 except BaseException:
                     db.execute("ROLLBACK")

@@ -40,7 +40,7 @@ import orjson
 from headwater.errors import RepositoryError
 from headwater.provenance import ProvenanceEvent, ProvenanceEventType
 from headwater.repository.lineage import MAX_LINEAGE_FLOWFILES, connected_flowfiles, lineage_graph
-from headwater.repository.sqlite import insert_rows
+from headwater.repository.sqlite import flat_params, insert_flat
 
 SCHEMA_VERSION = 3
 
@@ -209,7 +209,8 @@ class SqliteProvenanceRepository:
         self.path = Path(directory) / "provenance.db"
         self.max_age_seconds = max_age_seconds
         self.max_bytes = max_bytes
-        self._lock = threading.Lock()  # the writer connection and the id counter
+        self._lock = threading.Lock()  # the writer connection
+        self._id_lock = threading.Lock()  # the event id counter
         self._pool_lock = threading.Lock()
         self._idle: list[sqlite3.Connection] = []
         self._readers: list[sqlite3.Connection] = []
@@ -331,35 +332,42 @@ class SqliteProvenanceRepository:
     # -- writing ----------------------------------------------------------------------
 
     def register(self, events: Sequence[ProvenanceEvent]) -> None:
-        """Store ``events`` in one transaction and give each its (increasing) id."""
+        """Store ``events`` in one transaction and give each its (increasing) id.
+
+        Ids are reserved and rows built before taking the writer, so the lock is held
+        only while SQLite works (with the GIL released) and sessions pipeline.
+        """
         if not events:
             return
-        relatives = [(i, e) for i, e in enumerate(events) if e.parent_uuids or e.child_uuids]
-        with self._writing("register"):
+        with self._id_lock:
             first = self._next_id
-            insert_rows(self._writer, _INSERT_HEAD, 6, event_rows(events, first))
+            self._next_id = first + len(events)
+        params = flat_params(event_rows(events, first))
+        relatives = [
+            (uuid, first + i)
+            for i, e in enumerate(events)
+            if e.parent_uuids or e.child_uuids
+            for uuid in {e.flowfile_uuid, *e.parent_uuids, *e.child_uuids}
+        ]
+        last_by_claim: dict[int, int] = {}
+        for event_id, e in enumerate(events, first):
+            if e.claim:
+                last_by_claim[e.claim] = event_id
+            if e.previous_claim:
+                last_by_claim[e.previous_claim] = event_id
+        with self._writing("register"):
+            insert_flat(self._writer, _INSERT_HEAD, 6, params)
             if relatives:
                 self._writer.executemany(
                     "INSERT OR IGNORE INTO event_relative (uuid, event_id) VALUES (?, ?)",
-                    [
-                        (uuid, first + i)
-                        for i, e in relatives
-                        for uuid in {e.flowfile_uuid, *e.parent_uuids, *e.child_uuids}
-                    ],
+                    relatives,
                 )
-            last_by_claim: dict[int, int] = {}
-            for event_id, e in enumerate(events, first):
-                if e.claim:
-                    last_by_claim[e.claim] = event_id
-                if e.previous_claim:
-                    last_by_claim[e.previous_claim] = event_id
             if last_by_claim:
                 self._writer.executemany(
                     "INSERT INTO claim_ref VALUES (?, ?) ON CONFLICT (claim) DO UPDATE"
                     " SET last_event_id = max(last_event_id, excluded.last_event_id)",
                     last_by_claim.items(),
                 )
-            self._next_id = first + len(events)
         for event_id, event in enumerate(events, first):
             event.event_id = event_id
 

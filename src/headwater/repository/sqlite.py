@@ -30,15 +30,25 @@ def _in_sql(head: str, count: int) -> str:
     return f"{head} IN ({','.join('?' * count)})"
 
 
-def insert_rows(
-    db: sqlite3.Connection, head: str, columns: int, rows: Iterable[Sequence[Any]]
-) -> None:
-    """``head`` is ``INSERT INTO table (cols)``; rows go in as few statements as fit."""
-    params = list(chain.from_iterable(rows))
+def flat_params(rows: Iterable[Sequence[Any]]) -> list[Any]:
+    """Rows as one flat parameter list, for ``insert_flat`` (build it outside locks)."""
+    return list(chain.from_iterable(rows))
+
+
+def insert_flat(db: sqlite3.Connection, head: str, columns: int, params: Sequence[Any]) -> None:
+    """``head`` is ``INSERT INTO table (cols)``; ``params`` the rows' values one after
+    another; they go in as few statements as fit."""
     per_statement = (MAX_PARAMETERS // columns) * columns
     for start in range(0, len(params), per_statement):
         chunk = params[start : start + per_statement]
         db.execute(_values_sql(head, columns, len(chunk) // columns), chunk)
+
+
+def insert_rows(
+    db: sqlite3.Connection, head: str, columns: int, rows: Iterable[Sequence[Any]]
+) -> None:
+    """``insert_flat`` for rows given as tuples."""
+    insert_flat(db, head, columns, flat_params(rows))
 
 
 def delete_in(db: sqlite3.Connection, head: str, values: Sequence[Any]) -> None:
