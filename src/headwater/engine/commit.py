@@ -158,9 +158,9 @@ def commit_session(
             ff.queued_at = now
             rows.append(flowfiles.row(queue.id, ff))
     flowfiles.commit(rows, deletes)
-    repos.content.adjust(deltas)
     if events:
         repos.provenance.register(events)
+    repos.content.adjust(deltas)  # after register: a claim let go must see its events' ids
     for queue, batch in routes.items():
         queue.put_all(batch)
     for queue, (count, size) in acks.items():

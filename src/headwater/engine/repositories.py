@@ -23,16 +23,19 @@ class Repositories:
     def open(cls, data_dir: Path, settings: EngineSettings | None = None) -> Repositories:
         settings = settings or EngineSettings()
         data_dir = Path(data_dir)
+        provenance = SqliteProvenanceRepository(
+            data_dir / "provenance_repository",
+            max_age_seconds=settings.provenance_max_age,
+            max_bytes=settings.provenance_max_bytes,
+        )
         return cls(
             SqliteFlowFileRepository(data_dir / "flowfile_repository"),
             ContentRepository(
-                data_dir / "content_repository", claim_max_bytes=settings.content_claim_max_bytes
+                data_dir / "content_repository",
+                claim_max_bytes=settings.content_claim_max_bytes,
+                watermark=provenance.high_water,
             ),
-            SqliteProvenanceRepository(
-                data_dir / "provenance_repository",
-                max_age_seconds=settings.provenance_max_age,
-                max_bytes=settings.provenance_max_bytes,
-            ),
+            provenance,
         )
 
     def restore_claim_counts(self) -> None:
@@ -41,7 +44,7 @@ class Repositories:
     def maintain(self) -> tuple[int, int]:
         """Apply provenance retention, then reclaim content nothing points at."""
         events = self.provenance.apply_retention()
-        claims = self.content.reclaim(self.provenance.referenced_claims)
+        claims = self.content.reclaim(self.provenance.retained_from())
         return events, claims
 
     def close(self) -> None:

@@ -4,8 +4,14 @@ Content is appended to a *resource claim*, a numbered file, until the file reach
 ``claim_max_bytes``; then a new claim starts. A FlowFile points at (claim, offset,
 size). Many small FlowFiles share one file, so writing costs one buffered append, not
 a file each (NiFi's resource claims). Claims are reference counted by the FlowFiles
-persisted in the FlowFile repository; a claim whose count is zero, that no writer
-holds and that no retained provenance event points at, is deleted by ``reclaim``.
+persisted in the FlowFile repository.
+
+Provenance events keep content viewable after its FlowFiles are gone, so a claim is
+deleted only when no FlowFile and no retained event points at it. That needs no
+bookkeeping per event: when a claim's count drops to zero, every event that can ever
+point at it has already been given an id, so the claim remembers the provenance
+repository's highest id then (its *watermark*); retention removes events oldest id
+first, and once every event up to the watermark is gone, so is every reference.
 
 Nothing is fsynced per write, as in NiFi: data reaches the OS before the FlowFile
 repository commits, which survives a killed process. Writes are flushed by the
@@ -17,7 +23,7 @@ from __future__ import annotations
 import io
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -76,14 +82,21 @@ class ContentRepository:
     a claim is only ever deleted by ``reclaim``.
     """
 
-    def __init__(self, directory: Path, *, claim_max_bytes: int = 1024 * 1024) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        claim_max_bytes: int = 1024 * 1024,
+        watermark: Callable[[], int] = lambda: 0,
+    ) -> None:
         self.directory = Path(directory)
         self.claim_max_bytes = claim_max_bytes
+        self._watermark = watermark  # the provenance repository's highest event id
         self._lock = threading.Lock()
         self._counts: dict[int, int] = {}
         self._idle: list[ClaimWriter] = []  # writers not in use, with room left
         self._writing: dict[int, ClaimWriter] = {}  # every open writer by claim
-        self._candidates: set[int] = set()  # zero-count claims not yet checked
+        self._candidates: dict[int, int] = {}  # zero-count claim -> its watermark
         try:
             for section in range(_SECTIONS):
                 (self.directory / f"{section:02x}").mkdir(parents=True, exist_ok=True)
@@ -127,7 +140,7 @@ class ContentRepository:
         with self._lock:
             del self._writing[writer.claim]
             if self._counts.get(writer.claim, 0) == 0:
-                self._candidates.add(writer.claim)
+                self._candidates[writer.claim] = self._watermark()
 
     # -- reading ---------------------------------------------------------------------
 
@@ -167,12 +180,16 @@ class ContentRepository:
 
     def restore_counts(self, counts: dict[int, int]) -> None:
         """Counts from the FlowFile repository at start; claims nobody holds are candidates."""
+        mark = self._watermark()
         with self._lock:
             self._counts = {c: n for c, n in counts.items() if n > 0}
-            self._candidates = self.claims_on_disk() - set(self._counts) - set(self._writing)
+            orphans = self.claims_on_disk() - set(self._counts) - set(self._writing)
+            self._candidates = dict.fromkeys(orphans, mark)
 
     def adjust(self, deltas: dict[int, int]) -> None:
-        """Apply count changes of one committed session."""
+        """Apply count changes of one committed session (after its provenance events
+        have their ids, so the watermark of a claim let go covers them)."""
+        mark = -1
         with self._lock:
             counts = self._counts
             for claim, delta in deltas.items():
@@ -184,33 +201,32 @@ class ContentRepository:
                 else:
                     counts.pop(claim, None)
                     if claim not in self._writing:
-                        self._candidates.add(claim)
+                        if mark < 0:
+                            mark = self._watermark()
+                        self._candidates[claim] = mark
 
     def count(self, claim: int) -> int:
         return self._counts.get(claim, 0)
 
-    def reclaim(self, still_referenced: Callable[[Iterable[int]], set[int]]) -> int:
-        """Delete candidate claims that no FlowFile and no retained event points at.
-
-        ``still_referenced`` is the provenance repository's ``referenced_claims``.
-        """
+    def reclaim(self, retained_from: int) -> int:
+        """Delete candidate claims whose watermark is below ``retained_from``, the lowest
+        event id provenance may still hold; returns how many files went."""
         with self._lock:
-            candidates = {c for c in self._candidates if c not in self._counts}
-            candidates -= set(self._writing)
-        if not candidates:
-            return 0
-        keep = still_referenced(candidates)
+            doomed = [
+                claim
+                for claim, mark in self._candidates.items()
+                if mark < retained_from and claim not in self._counts and claim not in self._writing
+            ]
+            for claim in doomed:
+                del self._candidates[claim]
         removed = 0
-        with self._lock:
-            for claim in candidates - keep:
-                if claim in self._counts or claim in self._writing:
-                    continue
-                try:
-                    self.path_of(claim).unlink(missing_ok=True)
-                except OSError:
-                    continue
-                self._candidates.discard(claim)
+        for claim in doomed:
+            try:
+                self.path_of(claim).unlink(missing_ok=True)
                 removed += 1
+            except OSError:
+                with self._lock:
+                    self._candidates.setdefault(claim, -1)  # try again next time
         return removed
 
     def flush_all(self) -> None:

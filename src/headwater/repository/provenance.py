@@ -19,9 +19,10 @@ child uuids are in that array for ``get`` and, for the lineage walk, also in
 Only three secondary indexes (FlowFile, component, type), because each costs about a
 microsecond per event. Event ids follow commit order and timestamps follow it within
 a session's duration, so time is searched by binary search over event ids (with a
-margin for that skew), and retention always removes a prefix of ids. Content claims
-are tracked per claim, not per event: ``claim_ref`` keeps the last event that points
-at each claim, so a claim is referenced while that event is retained.
+margin for that skew), and retention always removes a prefix of ids, which is what
+lets the content repository know when no retained event can point at a claim
+(``retained_from``; see ``repository/content.py``). A register without FORK/JOIN/CLONE
+relatives is one statement: one release and retake of the GIL instead of four.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ import orjson
 from headwater.errors import RepositoryError
 from headwater.provenance import ProvenanceEvent, ProvenanceEventType
 from headwater.repository.lineage import MAX_LINEAGE_FLOWFILES, connected_flowfiles, lineage_graph
-from headwater.repository.sqlite import flat_params, insert_flat
+from headwater.repository.sqlite import MAX_PARAMETERS, flat_params, insert_flat
 
 SCHEMA_VERSION = 3
 
@@ -68,10 +69,7 @@ CREATE INDEX IF NOT EXISTS event_by_type ON event (event_type);
 DROP INDEX IF EXISTS event_by_timestamp;
 DROP INDEX IF EXISTS event_by_claim;
 DROP INDEX IF EXISTS event_by_previous_claim;
-CREATE TABLE IF NOT EXISTS claim_ref (
-    claim INTEGER PRIMARY KEY,
-    last_event_id INTEGER NOT NULL
-);
+DROP TABLE IF EXISTS claim_ref;
 CREATE TABLE IF NOT EXISTS event_relative (
     uuid TEXT NOT NULL,
     event_id INTEGER NOT NULL,
@@ -315,12 +313,16 @@ class SqliteProvenanceRepository:
                         self._idle.append(conn)
 
     @contextmanager
-    def _writing(self, what: str) -> Iterator[sqlite3.Connection]:
-        """The writer connection inside one transaction, under the lock."""
+    def _writing(self, what: str, transaction: bool = True) -> Iterator[sqlite3.Connection]:
+        """The writer connection under the lock, inside one transaction unless the
+        caller runs a single statement (which SQLite makes a transaction of its own)."""
         with self._lock:
             self._check_open()
             with self._translate(what):
                 conn = self._writer
+                if not transaction:
+                    yield conn
+                    return
                 conn.execute("BEGIN")
                 try:
                     yield conn
@@ -349,24 +351,14 @@ class SqliteProvenanceRepository:
             if e.parent_uuids or e.child_uuids
             for uuid in {e.flowfile_uuid, *e.parent_uuids, *e.child_uuids}
         ]
-        last_by_claim: dict[int, int] = {}
-        for event_id, e in enumerate(events, first):
-            if e.claim:
-                last_by_claim[e.claim] = event_id
-            if e.previous_claim:
-                last_by_claim[e.previous_claim] = event_id
-        with self._writing("register"):
+        # One statement is its own transaction; only then can BEGIN and COMMIT go.
+        single = not relatives and len(params) <= MAX_PARAMETERS
+        with self._writing("register", transaction=not single):
             insert_flat(self._writer, _INSERT_HEAD, 6, params)
             if relatives:
                 self._writer.executemany(
                     "INSERT OR IGNORE INTO event_relative (uuid, event_id) VALUES (?, ?)",
                     relatives,
-                )
-            if last_by_claim:
-                self._writer.executemany(
-                    "INSERT INTO claim_ref VALUES (?, ?) ON CONFLICT (claim) DO UPDATE"
-                    " SET last_event_id = max(last_event_id, excluded.last_event_id)",
-                    last_by_claim.items(),
                 )
         for event_id, event in enumerate(events, first):
             event.event_id = event_id
@@ -434,7 +426,6 @@ class SqliteProvenanceRepository:
         conn.execute(
             "DELETE FROM event WHERE event_id IN (SELECT value FROM json_each(?))", (doomed,)
         )
-        conn.execute("DELETE FROM claim_ref WHERE last_event_id <= ?", (max(ids),))
 
     # -- reading ----------------------------------------------------------------------
 
@@ -516,16 +507,17 @@ class SqliteProvenanceRepository:
             return {"nodes": [], "links": []}
         return lineage_graph(flowfiles, events)
 
-    def referenced_claims(self, claim_ids: Iterable[int]) -> set[int]:
-        """Which of ``claim_ids`` a retained event still points at (claim or previous)."""
-        wanted = orjson.dumps(list(claim_ids))
-        with self._reading("referenced_claims") as conn:
-            rows = conn.execute(
-                "SELECT claim FROM claim_ref WHERE claim IN (SELECT value FROM json_each(?))"
-                " AND last_event_id >= (SELECT min(event_id) FROM event)",
-                (wanted,),
-            ).fetchall()
-        return {row[0] for row in rows}
+    def high_water(self) -> int:
+        """The highest event id handed out so far (registered or being registered)."""
+        with self._id_lock:
+            return self._next_id - 1
+
+    def retained_from(self) -> int:
+        """The lowest event id the repository may still hold: retention removes ids
+        oldest first, so nothing below it will be seen again."""
+        with self._reading("retained_from") as conn:
+            (low,) = conn.execute("SELECT min(event_id) FROM event").fetchone()
+        return int(low) if low is not None else self.high_water() + 1
 
     def count(self) -> int:
         with self._reading("count") as conn:

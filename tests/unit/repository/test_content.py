@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,9 +11,29 @@ from headwater.errors import RepositoryError
 from headwater.repository.content import ContentRepository
 
 
+class Provenance:
+    """Stands in for the provenance repository's highest event id (the watermark)."""
+
+    def __init__(self) -> None:
+        self.high = 0
+
+    def high_water(self) -> int:
+        return self.high
+
+
+ALL_EVENTS_GONE = 10**9  # a retained_from past every watermark
+
+
 @pytest.fixture
-def content(tmp_path: Path) -> Iterator[ContentRepository]:
-    repo = ContentRepository(tmp_path / "content_repository", claim_max_bytes=100)
+def provenance() -> Provenance:
+    return Provenance()
+
+
+@pytest.fixture
+def content(tmp_path: Path, provenance: Provenance) -> Iterator[ContentRepository]:
+    repo = ContentRepository(
+        tmp_path / "content_repository", claim_max_bytes=100, watermark=provenance.high_water
+    )
     yield repo
     repo.close()
 
@@ -25,19 +45,6 @@ def write(repo: ContentRepository, *chunks: bytes) -> tuple[int, list[int]]:
     writer.flush()
     repo.release_writer(writer)
     return writer.claim, offsets
-
-
-class Referenced:
-    """A fake provenance ``referenced_claims``: remembers what it was asked."""
-
-    def __init__(self, keep: Iterable[int] = ()) -> None:
-        self.keep = set(keep)
-        self.asked: list[set[int]] = []
-
-    def __call__(self, claims: Iterable[int]) -> set[int]:
-        claims = set(claims)
-        self.asked.append(claims)
-        return self.keep & claims
 
 
 def test_many_flowfiles_share_one_claim_file(content: ContentRepository) -> None:
@@ -130,13 +137,11 @@ def test_adjust_counts_references(content: ContentRepository) -> None:
     assert content.count(0) == 0
     content.adjust({claim: -1})
     assert content.count(claim) == 2
-    assert content.reclaim(Referenced()) == 0
+    assert content.reclaim(ALL_EVENTS_GONE) == 0
     assert content.path_of(claim).exists()
     content.adjust({claim: -2})
     assert content.count(claim) == 0
-    referenced = Referenced()
-    assert content.reclaim(referenced) == 1
-    assert referenced.asked == [{claim}]
+    assert content.reclaim(ALL_EVENTS_GONE) == 1
     assert not content.path_of(claim).exists()
 
 
@@ -146,19 +151,23 @@ def test_reclaim_spares_claims_being_written(content: ContentRepository) -> None
     writer.flush()
     content.adjust({writer.claim: 1})
     content.adjust({writer.claim: -1})
-    assert content.reclaim(Referenced()) == 0
+    assert content.reclaim(ALL_EVENTS_GONE) == 0
     content.release_writer(writer)  # has room: pooled, still open
-    assert content.reclaim(Referenced()) == 0
+    assert content.reclaim(ALL_EVENTS_GONE) == 0
     assert content.read(writer.claim, 0, 11) == b"in progress"
 
 
-def test_reclaim_spares_claims_provenance_still_points_at(content: ContentRepository) -> None:
+def test_reclaim_spares_claims_provenance_may_still_point_at(
+    content: ContentRepository, provenance: Provenance
+) -> None:
     claim = full_claim(content)
     content.adjust({claim: 1})
+    provenance.high = 41  # events up to 41 may point at the claim when it is let go
     content.adjust({claim: -1})
-    assert content.reclaim(Referenced(keep={claim})) == 0
+    provenance.high = 99
+    assert content.reclaim(retained_from=41) == 0, "event 41 is still retained"
     assert content.path_of(claim).exists()
-    assert content.reclaim(Referenced()) == 1, "still a candidate once provenance lets go"
+    assert content.reclaim(retained_from=42) == 1, "every event up to 41 is gone"
     assert not content.path_of(claim).exists()
 
 
@@ -166,17 +175,17 @@ def test_reclaim_deletes_only_zero_count_claims(content: ContentRepository) -> N
     kept, dropped = full_claim(content), full_claim(content)
     content.adjust({kept: 2, dropped: 1})
     content.adjust({kept: -1, dropped: -1})
-    assert content.reclaim(Referenced()) == 1
+    assert content.reclaim(ALL_EVENTS_GONE) == 1
     assert content.path_of(kept).exists()
     assert not content.path_of(dropped).exists()
-    assert content.reclaim(Referenced()) == 0
+    assert content.reclaim(ALL_EVENTS_GONE) == 0
 
 
 def test_full_claim_released_with_no_references_is_a_candidate(
     content: ContentRepository,
 ) -> None:
     claim = full_claim(content)  # written, never referenced (a rolled back session)
-    assert content.reclaim(Referenced()) == 1
+    assert content.reclaim(ALL_EVENTS_GONE) == 1
     assert not content.path_of(claim).exists()
 
 
@@ -191,7 +200,7 @@ def test_restore_counts_marks_unreferenced_claims_on_disk(tmp_path: Path) -> Non
         assert repo.claims_on_disk() == {held, orphan}
         repo.restore_counts({held: 2, orphan: 0})
         assert (repo.count(held), repo.count(orphan)) == (2, 0)
-        assert repo.reclaim(Referenced()) == 1
+        assert repo.reclaim(ALL_EVENTS_GONE) == 1
         assert repo.claims_on_disk() == {held}
         fresh, _ = write(repo, b"n")
         assert fresh > max(held, orphan), "claim ids continue after the ones on disk"

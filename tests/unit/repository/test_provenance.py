@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -203,18 +204,22 @@ def test_retention_by_size_drops_oldest_first(tmp_path: Path) -> None:
     repo.close()
 
 
-def test_referenced_claims(repo: SqliteProvenanceRepository) -> None:
-    repo.register(
-        [
-            event("a", claim=1),
-            event("b", ProvenanceEventType.CONTENT_MODIFIED, claim=3, previous_claim=2),
-            event("c"),  # no content
-        ]
-    )
-    assert repo.referenced_claims([1, 2, 3, 4, 0]) == {1, 2, 3}
-    assert repo.referenced_claims([4, 5]) == set()
-    assert repo.referenced_claims([]) == set()
-    assert repo.referenced_claims(iter([2])) == {2}
+def test_high_water_and_retained_from(tmp_path: Path) -> None:
+    """What the content repository needs to know no retained event points at a claim."""
+    repo = SqliteProvenanceRepository(tmp_path / "p", max_age_seconds=1.0)
+    try:
+        assert repo.high_water() == 0
+        assert repo.retained_from() == 1, "an empty repository holds nothing"
+        repo.register([event(f"old-{i}", claim=7, at=1_000) for i in range(3)])
+        repo.register([event("new", claim=8, at=time.time_ns() // 1_000_000)])
+        assert repo.high_water() == 4
+        assert repo.retained_from() == 1
+        assert repo.apply_retention() == 3, "the three old events go"
+        assert repo.retained_from() == 4, "claim 7's last event (3) is gone, claim 8's is not"
+        assert repo.apply_retention(now_ms=10**15) == 1
+        assert repo.retained_from() == 5
+    finally:
+        repo.close()
 
 
 def test_concurrent_register_and_queries(repo: SqliteProvenanceRepository) -> None:

@@ -13,7 +13,6 @@ from headwater.expression.functions.registry import Arg, Subject, fn, register
 from headwater.expression.javadate import format_date, local, parse_date
 from headwater.expression.values import EPOCH, to_date
 
-
 _FORMATTED: dict[tuple[object, str, str | None], str | None] = {}
 
 
