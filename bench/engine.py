@@ -4,13 +4,14 @@ Durable repositories and full provenance on. Prints FlowFiles/s and provenance
 events/s, then the same SQLite work done by a plain Python loop (the raw baseline)
 and the engine's overhead against it.
 
-    python bench/engine.py [--seconds 10] [--batch 1000] [--threads 2]
+    python bench/engine.py [--seconds 5] [--rounds 3] [--batch 1000] [--threads 4]
 """
 
 from __future__ import annotations
 
 import argparse
 import sqlite3
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -56,7 +57,8 @@ FLOW = {
 }
 
 
-def run_engine(seconds: float, batch: int, threads: int) -> tuple[float, float]:
+def run_engine(seconds: float, batch: int, threads: int) -> tuple[float, float, float]:
+    """FlowFiles/s, provenance events/s and CPU microseconds per FlowFile."""
     flow_dict = dict(FLOW, settings={"threads": threads})
     flow_dict["processors"]["generate"]["properties"]["Batch Size"] = batch  # type: ignore[index]
     flow = load_flow_dict(flow_dict, "bench")
@@ -67,13 +69,13 @@ def run_engine(seconds: float, batch: int, threads: int) -> tuple[float, float]:
         time.sleep(1.0)  # warm up
         done0 = route.stats.flowfiles_in
         events0 = controller.repositories.provenance.count()
-        started = time.perf_counter()
+        started, cpu0 = time.perf_counter(), time.process_time()
         time.sleep(seconds)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu0
         done = route.stats.flowfiles_in - done0
         events = controller.repositories.provenance.count() - events0
         controller.stop()
-    return done / elapsed, events / elapsed
+    return done / elapsed, events / elapsed, cpu / max(done, 1) * 1e6
 
 
 def run_baseline(seconds: float, batch: int) -> float:
@@ -129,17 +131,28 @@ def run_baseline(seconds: float, batch: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=5.0, help="per round")
+    parser.add_argument("--rounds", type=int, default=3, help="medians of this many rounds")
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=4, help="worker threads (engine default 4)")
     args = parser.parse_args()
-    flowfiles, events = run_engine(args.seconds, args.batch, args.threads)
-    raw = run_baseline(args.seconds, args.batch)
-    print(f"engine:   {flowfiles:10,.0f} FlowFiles/s  {events:10,.0f} provenance events/s")
-    print(f"baseline: {raw:10,.0f} FlowFiles/s  (plain loop, same SQLite writes)")
+    engine, raw = [], []
+    for _ in range(args.rounds):  # interleaved, so a slow spell of the machine hits both
+        engine.append(run_engine(args.seconds, args.batch, args.threads))
+        raw.append(run_baseline(args.seconds, args.batch))
+    flowfiles = statistics.median(r[0] for r in engine)
+    events = statistics.median(r[1] for r in engine)
+    cpu = statistics.median(r[2] for r in engine)
+    baseline = statistics.median(raw)
+    spread = ", ".join(f"{r[0]:,.0f}" for r in engine)
     print(
-        f"engine / baseline: {flowfiles / raw:.2f}  (goal: 20,000 FlowFiles/s, 80,000 events/s;"
-        " NiFi ~30,000 events/s per core)"
+        f"engine:   {flowfiles:10,.0f} FlowFiles/s  {events:10,.0f} provenance events/s"
+        f"  {cpu:5.1f} us CPU per FlowFile  (rounds: {spread})"
+    )
+    print(f"baseline: {baseline:10,.0f} FlowFiles/s  (plain loop, same SQLite writes, one thread)")
+    print(
+        f"engine / baseline: {flowfiles / baseline:.2f}  (goal: 20,000 FlowFiles/s, 80,000"
+        " events/s; NiFi ~30,000 events/s per core)"
     )
 
 
