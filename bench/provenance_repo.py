@@ -23,7 +23,8 @@ from pathlib import Path
 import uuid_utils
 
 from headwater.provenance import ProvenanceEvent, ProvenanceEventType
-from headwater.repository.provenance import SqliteProvenanceRepository, event_rows
+from headwater.repository.provenance import SqliteProvenanceRepository
+from headwater.repository.provenance_rows import event_rows
 
 _TYPES = (
     ProvenanceEventType.RECEIVE,

@@ -10,13 +10,7 @@ ever increase, even after retention has emptied the table. Reads use a small poo
 their own connections, so the API reads while worker threads write (WAL lets readers
 see the last commit without waiting for the writer).
 
-Layout, chosen for insert speed: a row holds the searched fields as columns (the
-event type as a one-byte code) and the rest as one orjson array, attributes first
-(``previous_attributes`` is already the delta the session computed). Parent and
-child uuids are in that array for ``get`` and, for the lineage walk, also in
-``event_relative(uuid, event_id)``, one row per FlowFile the event touches.
-
-Only three secondary indexes (FlowFile, component, type), because each costs about a
+The row layout is in ``provenance_rows``. Only three secondary indexes (FlowFile, component, type), because each costs about a
 microsecond per event. Event ids follow commit order and timestamps follow it within
 a session's duration, so time is searched by binary search over event ids (with a
 margin for that skew), and retention always removes a prefix of ids, which is what
@@ -39,155 +33,24 @@ from typing import Any
 import orjson
 
 from headwater.errors import RepositoryError
-from headwater.provenance import ProvenanceEvent, ProvenanceEventType
+from headwater.provenance import ProvenanceEvent
 from headwater.repository.lineage import MAX_LINEAGE_FLOWFILES, connected_flowfiles, lineage_graph
+from headwater.repository.provenance_rows import (
+    INSERT_HEAD,
+    SCHEMA,
+    SCHEMA_VERSION,
+    SELECT,
+    TIME_SKEW_MS,
+    TYPE_CODES,
+    event_from_row,
+    event_rows,
+    first_id_at,
+)
 from headwater.repository.sqlite import MAX_PARAMETERS, flat_params, insert_flat
 
-SCHEMA_VERSION = 3
-
-# Stored codes: append new types at the end, never reorder (the codes are on disk).
-_TYPE_CODE_ORDER = (
-    "CREATE RECEIVE FETCH SEND UPLOAD REMOTE_INVOCATION DOWNLOAD DROP EXPIRE FORK JOIN CLONE"
-    " CONTENT_MODIFIED ATTRIBUTES_MODIFIED ROUTE ADDINFO REPLAY"
-)
-_TYPE_NAMES = _TYPE_CODE_ORDER.split()
-_TYPES = tuple(ProvenanceEventType(name) for name in _TYPE_NAMES)
-_TYPE_CODES: dict[str, int] = {name: code for code, name in enumerate(_TYPE_NAMES)}
-
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS event (
-    event_id INTEGER PRIMARY KEY,
-    event_type INTEGER NOT NULL,
-    timestamp INTEGER NOT NULL,
-    flowfile_uuid TEXT NOT NULL,
-    component_id TEXT NOT NULL,
-    payload BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS event_by_flowfile ON event (flowfile_uuid);
-CREATE INDEX IF NOT EXISTS event_by_component ON event (component_id);
-CREATE INDEX IF NOT EXISTS event_by_type ON event (event_type);
-DROP INDEX IF EXISTS event_by_timestamp;
-DROP INDEX IF EXISTS event_by_claim;
-DROP INDEX IF EXISTS event_by_previous_claim;
-DROP TABLE IF EXISTS claim_ref;
-CREATE TABLE IF NOT EXISTS event_relative (
-    uuid TEXT NOT NULL,
-    event_id INTEGER NOT NULL,
-    PRIMARY KEY (uuid, event_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS event_relative_by_event ON event_relative (event_id);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-PRAGMA user_version = {SCHEMA_VERSION};
-"""
-
-_COLUMNS = "event_id, event_type, timestamp, flowfile_uuid, component_id, payload"
-_INSERT_HEAD = f"INSERT INTO event ({_COLUMNS})"
-_SELECT = f"SELECT {_COLUMNS} FROM event"
 _RETENTION_CHUNK = 10_000  # events per delete transaction, so writers wait briefly
 _WAL_PAGES = 16_384  # the writer checkpoints itself past 64 MB of WAL (4 KiB pages)
 _CHECKPOINT_SECONDS = 0.1
-
-
-def event_rows(events: Sequence[ProvenanceEvent], first_id: int) -> Iterator[tuple[Any, ...]]:
-    """The ``event`` rows for ``events``, numbered from ``first_id`` (the hot path).
-
-    Columns are only what is searched; everything else goes into one orjson array,
-    ``payload``, because every bound parameter costs more than serialising a field.
-    A generator on purpose: ``executemany`` binds and drops each row before the next
-    is built, so the payload bytes reuse one allocation; a list of a thousand fresh
-    orjson buffers costs several times as much (page faults as the heap grows and
-    shrinks).
-    """
-    dumps = orjson.dumps
-    codes = _TYPE_CODES
-    return (
-        (
-            event_id,
-            codes[e.event_type],
-            e.timestamp,
-            e.flowfile_uuid,
-            e.component_id,
-            dumps(
-                (
-                    e.attributes,
-                    e.claim,
-                    e.previous_claim,
-                    e.component_type,
-                    e.size,
-                    e.offset,
-                    e.entry_date,
-                    e.lineage_start,
-                    e.previous_offset,
-                    e.previous_size,
-                    e.event_duration,
-                    e.previous_attributes,
-                    e.parent_uuids,
-                    e.child_uuids,
-                    e.relationship,
-                    e.details,
-                    e.transit_uri,
-                    e.source_system_flowfile_id,
-                    e.alternate_identifier_uri,
-                )
-            ),
-        )
-        for event_id, e in enumerate(events, first_id)
-    )
-
-
-TIME_SKEW_MS = 5 * 60 * 1000
-"""How far an event's timestamp may precede events committed before it (a session's
-events carry the time they happened and are committed when the session ends)."""
-
-
-def _first_id_at(conn: sqlite3.Connection, timestamp: int) -> int:
-    """The first event id whose timestamp is at least ``timestamp``, by binary search
-    over ids (timestamps rise with ids, up to ``TIME_SKEW_MS``)."""
-    low, high = conn.execute("SELECT min(event_id), max(event_id) FROM event").fetchone()
-    if low is None:
-        return 0
-    high += 1
-    while low < high:
-        middle = (low + high) // 2
-        row = conn.execute(
-            "SELECT event_id, timestamp FROM event WHERE event_id >= ? ORDER BY event_id LIMIT 1",
-            (middle,),
-        ).fetchone()
-        if row is None or row[1] >= timestamp:
-            high = middle
-        else:
-            low = row[0] + 1
-    return int(low)
-
-
-def _event_from_row(row: tuple[Any, ...]) -> ProvenanceEvent:
-    p = orjson.loads(row[5])
-    return ProvenanceEvent(
-        event_id=row[0],
-        event_type=_TYPES[row[1]],
-        timestamp=row[2],
-        flowfile_uuid=row[3],
-        component_id=row[4],
-        attributes=p[0],
-        claim=p[1],
-        previous_claim=p[2],
-        component_type=p[3],
-        size=p[4],
-        offset=p[5],
-        entry_date=p[6],
-        lineage_start=p[7],
-        previous_offset=p[8],
-        previous_size=p[9],
-        event_duration=p[10],
-        previous_attributes=p[11],
-        parent_uuids=tuple(p[12]),
-        child_uuids=tuple(p[13]),
-        relationship=p[14],
-        details=p[15],
-        transit_uri=p[16],
-        source_system_flowfile_id=p[17],
-        alternate_identifier_uri=p[18],
-    )
 
 
 class SqliteProvenanceRepository:
@@ -227,7 +90,7 @@ class SqliteProvenanceRepository:
                         f" {SCHEMA_VERSION}: move the provenance_repository folder aside to"
                         " start a new one (the FlowFile and content repositories are unaffected)"
                     )
-                self._writer.executescript(_SCHEMA)
+                self._writer.executescript(SCHEMA)
                 (last,) = self._writer.execute(
                     "SELECT max(coalesce((SELECT max(event_id) FROM event), 0),"
                     " coalesce((SELECT value FROM meta WHERE key = 'last_event_id'), 0))"
@@ -354,7 +217,7 @@ class SqliteProvenanceRepository:
         # One statement is its own transaction; only then can BEGIN and COMMIT go.
         single = not relatives and len(params) <= MAX_PARAMETERS
         with self._writing("register", transaction=not single):
-            insert_flat(self._writer, _INSERT_HEAD, 6, params)
+            insert_flat(self._writer, INSERT_HEAD, 6, params)
             if relatives:
                 self._writer.executemany(
                     "INSERT OR IGNORE INTO event_relative (uuid, event_id) VALUES (?, ?)",
@@ -374,7 +237,7 @@ class SqliteProvenanceRepository:
         cutoff = now - int(self.max_age_seconds * 1000)
         removed = 0
         with self._reading("retention by age") as conn:
-            boundary = _first_id_at(conn, cutoff)
+            boundary = first_id_at(conn, cutoff)
         while True:
             with self._writing("retention by age") as conn:
                 ids = [
@@ -431,8 +294,8 @@ class SqliteProvenanceRepository:
 
     def get(self, event_id: int) -> ProvenanceEvent | None:
         with self._reading("get") as conn:
-            row = conn.execute(f"{_SELECT} WHERE event_id = ?", (event_id,)).fetchone()
-        return _event_from_row(row) if row is not None else None
+            row = conn.execute(f"{SELECT} WHERE event_id = ?", (event_id,)).fetchone()
+        return event_from_row(row) if row is not None else None
 
     def query(
         self,
@@ -452,7 +315,7 @@ class SqliteProvenanceRepository:
             where.append("flowfile_uuid = ?")
             params.append(flowfile)
         if event_type is not None:
-            code = _TYPE_CODES.get(str(event_type).upper())
+            code = TYPE_CODES.get(str(event_type).upper())
             if code is None:
                 return []
             where.append("event_type = ?")
@@ -463,17 +326,17 @@ class SqliteProvenanceRepository:
         with self._reading("query") as conn:
             if since_ms is not None:
                 where.append("event_id >= ? AND timestamp >= ?")
-                params += [_first_id_at(conn, since_ms - TIME_SKEW_MS), since_ms]
+                params += [first_id_at(conn, since_ms - TIME_SKEW_MS), since_ms]
             if until_ms is not None:
                 where.append("event_id < ? AND timestamp <= ?")
-                params += [_first_id_at(conn, until_ms + 1 + TIME_SKEW_MS), until_ms]
-            sql = _SELECT
+                params += [first_id_at(conn, until_ms + 1 + TIME_SKEW_MS), until_ms]
+            sql = SELECT
             if where:
                 sql += " WHERE " + " AND ".join(where)
             sql += f" ORDER BY event_id {'DESC' if newest_first else 'ASC'} LIMIT ?"
             params.append(max(limit, 0))
             rows = conn.execute(sql, params).fetchall()
-        return [_event_from_row(row) for row in rows]
+        return [event_from_row(row) for row in rows]
 
     def events_for(self, uuids: Iterable[str]) -> list[ProvenanceEvent]:
         """All events of these FlowFiles, oldest first (by timestamp, then event id)."""
@@ -484,11 +347,11 @@ class SqliteProvenanceRepository:
         if not uuids:
             return []
         rows = conn.execute(
-            f"{_SELECT} WHERE flowfile_uuid IN (SELECT value FROM json_each(?))"
+            f"{SELECT} WHERE flowfile_uuid IN (SELECT value FROM json_each(?))"
             " ORDER BY timestamp, event_id",
             (orjson.dumps(uuids),),
         ).fetchall()
-        return [_event_from_row(row) for row in rows]
+        return [event_from_row(row) for row in rows]
 
     def lineage(
         self, uuid: str, *, max_flowfiles: int = MAX_LINEAGE_FLOWFILES

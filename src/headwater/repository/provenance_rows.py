@@ -1,0 +1,160 @@
+"""How provenance events are laid out in SQLite: schema, rows, and time by event id.
+
+A row holds the searched fields as columns (the event type as a one-byte code) and
+the rest as one orjson array, attributes first (``previous_attributes`` is already
+the delta the session computed). Parent and child uuids are in that array for
+reading back and, for the lineage walk, also in ``event_relative(uuid, event_id)``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import orjson
+
+from headwater.provenance import ProvenanceEvent, ProvenanceEventType
+
+SCHEMA_VERSION = 3
+
+# Stored codes: append new types at the end, never reorder (the codes are on disk).
+TYPE_CODE_ORDER = (
+    "CREATE RECEIVE FETCH SEND UPLOAD REMOTE_INVOCATION DOWNLOAD DROP EXPIRE FORK JOIN CLONE"
+    " CONTENT_MODIFIED ATTRIBUTES_MODIFIED ROUTE ADDINFO REPLAY"
+)
+TYPE_NAMES = TYPE_CODE_ORDER.split()
+TYPES = tuple(ProvenanceEventType(name) for name in TYPE_NAMES)
+TYPE_CODES: dict[str, int] = {name: code for code, name in enumerate(TYPE_NAMES)}
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS event (
+    event_id INTEGER PRIMARY KEY,
+    event_type INTEGER NOT NULL,
+    timestamp INTEGER NOT NULL,
+    flowfile_uuid TEXT NOT NULL,
+    component_id TEXT NOT NULL,
+    payload BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS event_by_flowfile ON event (flowfile_uuid);
+CREATE INDEX IF NOT EXISTS event_by_component ON event (component_id);
+CREATE INDEX IF NOT EXISTS event_by_type ON event (event_type);
+DROP INDEX IF EXISTS event_by_timestamp;
+DROP INDEX IF EXISTS event_by_claim;
+DROP INDEX IF EXISTS event_by_previous_claim;
+DROP TABLE IF EXISTS claim_ref;
+CREATE TABLE IF NOT EXISTS event_relative (
+    uuid TEXT NOT NULL,
+    event_id INTEGER NOT NULL,
+    PRIMARY KEY (uuid, event_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS event_relative_by_event ON event_relative (event_id);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+PRAGMA user_version = {SCHEMA_VERSION};
+"""
+
+COLUMNS = "event_id, event_type, timestamp, flowfile_uuid, component_id, payload"
+INSERT_HEAD = f"INSERT INTO event ({COLUMNS})"
+SELECT = f"SELECT {COLUMNS} FROM event"
+
+
+def event_rows(events: Sequence[ProvenanceEvent], first_id: int) -> Iterator[tuple[Any, ...]]:
+    """The ``event`` rows for ``events``, numbered from ``first_id`` (the hot path).
+
+    Columns are only what is searched; everything else goes into one orjson array,
+    ``payload``, because every bound parameter costs more than serialising a field.
+    A generator on purpose: ``executemany`` binds and drops each row before the next
+    is built, so the payload bytes reuse one allocation; a list of a thousand fresh
+    orjson buffers costs several times as much (page faults as the heap grows and
+    shrinks).
+    """
+    dumps = orjson.dumps
+    codes = TYPE_CODES
+    return (
+        (
+            event_id,
+            codes[e.event_type],
+            e.timestamp,
+            e.flowfile_uuid,
+            e.component_id,
+            dumps(
+                (
+                    e.attributes,
+                    e.claim,
+                    e.previous_claim,
+                    e.component_type,
+                    e.size,
+                    e.offset,
+                    e.entry_date,
+                    e.lineage_start,
+                    e.previous_offset,
+                    e.previous_size,
+                    e.event_duration,
+                    e.previous_attributes,
+                    e.parent_uuids,
+                    e.child_uuids,
+                    e.relationship,
+                    e.details,
+                    e.transit_uri,
+                    e.source_system_flowfile_id,
+                    e.alternate_identifier_uri,
+                )
+            ),
+        )
+        for event_id, e in enumerate(events, first_id)
+    )
+
+
+TIME_SKEW_MS = 5 * 60 * 1000
+"""How far an event's timestamp may precede events committed before it (a session's
+events carry the time they happened and are committed when the session ends)."""
+
+
+def first_id_at(conn: sqlite3.Connection, timestamp: int) -> int:
+    """The first event id whose timestamp is at least ``timestamp``, by binary search
+    over ids (timestamps rise with ids, up to ``TIME_SKEW_MS``)."""
+    low, high = conn.execute("SELECT min(event_id), max(event_id) FROM event").fetchone()
+    if low is None:
+        return 0
+    high += 1
+    while low < high:
+        middle = (low + high) // 2
+        row = conn.execute(
+            "SELECT event_id, timestamp FROM event WHERE event_id >= ? ORDER BY event_id LIMIT 1",
+            (middle,),
+        ).fetchone()
+        if row is None or row[1] >= timestamp:
+            high = middle
+        else:
+            low = row[0] + 1
+    return int(low)
+
+
+def event_from_row(row: tuple[Any, ...]) -> ProvenanceEvent:
+    p = orjson.loads(row[5])
+    return ProvenanceEvent(
+        event_id=row[0],
+        event_type=TYPES[row[1]],
+        timestamp=row[2],
+        flowfile_uuid=row[3],
+        component_id=row[4],
+        attributes=p[0],
+        claim=p[1],
+        previous_claim=p[2],
+        component_type=p[3],
+        size=p[4],
+        offset=p[5],
+        entry_date=p[6],
+        lineage_start=p[7],
+        previous_offset=p[8],
+        previous_size=p[9],
+        event_duration=p[10],
+        previous_attributes=p[11],
+        parent_uuids=tuple(p[12]),
+        child_uuids=tuple(p[13]),
+        relationship=p[14],
+        details=p[15],
+        transit_uri=p[16],
+        source_system_flowfile_id=p[17],
+        alternate_identifier_uri=p[18],
+    )
