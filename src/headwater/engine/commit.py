@@ -2,9 +2,10 @@
 
 Order (DESIGN.md §2): the FlowFile repository transaction, then provenance, then the
 FlowFiles move to their queues; the source queues learn last that their FlowFiles are
-gone for good. Nothing is changed in
-memory before the FlowFile repository has committed, so a failure there leaves the
-session able to roll back.
+gone for good. Nothing is changed in memory before the FlowFile repository has
+committed, so a failure there leaves the session able to roll back; after it, the
+repository holds the truth and a failure is an engine fault (the session is marked
+durable and a rollback no longer puts its inputs back).
 """
 
 from __future__ import annotations
@@ -158,6 +159,7 @@ def commit_session(
             ff.queued_at = now
             rows.append(flowfiles.row(queue.id, ff))
     flowfiles.commit(rows, deletes)
+    session.durable = True
     if events:
         repos.provenance.register(events)
     repos.content.adjust(deltas)  # after register: a claim let go must see its events' ids

@@ -234,11 +234,11 @@ class Scheduler:
     ) -> None:
         log.error("engine fault in %s: %s; stopping with queues intact", node.id, exc)
         node.bulletin("ERROR", f"engine fault: {exc}")
-        _safe_rollback(session)
         self.fault = exc
-        with self._cond:
+        with self._cond:  # stop scheduling first, so nothing takes what the rollback returns
             self._running = False
             self._cond.notify_all()
+        _safe_rollback(session)
         if self._on_fault is not None:
             self._on_fault(exc)
 

@@ -45,6 +45,7 @@ class ProcessSession:
         self._writer: ClaimWriter | None = None
         self._counters: dict[str, int] = {}
         self.provenance = ProvenanceReporter(node.id, node.type_name)
+        self.durable = False  # the FlowFile repository holds this commit: no going back
 
     # -- taking FlowFiles --------------------------------------------------------------
 
@@ -268,8 +269,11 @@ class ProcessSession:
                     ff = ff.evolve(penalized_until=until)
                 by_queue.setdefault(record.source, []).append(ff)
         for queue, flowfiles in by_queue.items():
-            flowfiles.sort(key=lambda ff: ff.seq)
-            queue.requeue(flowfiles)
+            if self.durable:  # failed after the FlowFile repository committed: the inputs
+                queue.acknowledge(len(flowfiles), sum(ff.size for ff in flowfiles))  # left
+            else:
+                flowfiles.sort(key=lambda ff: ff.seq)
+                queue.requeue(flowfiles)
         kept = self.provenance.take(lambda e: e.event_type in (Ev.SEND, Ev.REMOTE_INVOCATION))
         if kept:
             self.repositories.provenance.register(kept)
@@ -285,6 +289,7 @@ class ProcessSession:
         self._forks = {}
         self._counters = {}
         self.provenance.events = []
+        self.durable = False
 
 
 class _AppendStream(io.RawIOBase):

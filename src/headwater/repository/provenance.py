@@ -10,13 +10,14 @@ ever increase, even after retention has emptied the table. Reads use a small poo
 their own connections, so the API reads while worker threads write (WAL lets readers
 see the last commit without waiting for the writer).
 
-The row layout is in ``provenance_rows``. Only three secondary indexes (FlowFile, component, type), because each costs about a
-microsecond per event. Event ids follow commit order and timestamps follow it within
-a session's duration, so time is searched by binary search over event ids (with a
-margin for that skew), and retention always removes a prefix of ids, which is what
-lets the content repository know when no retained event can point at a claim
-(``retained_from``; see ``repository/content.py``). A register without FORK/JOIN/CLONE
-relatives is one statement: one release and retake of the GIL instead of four.
+The row layout is in ``provenance_rows``. Only three secondary indexes (FlowFile,
+component, type), because each costs about a microsecond per event. Event ids follow
+commit order and timestamps follow it within a session's duration, so time is searched
+by binary search over event ids (with a margin for that skew), and retention always
+removes a prefix of ids, which is what lets the content repository know when no retained
+event can point at a claim (``retained_from``; see ``repository/content.py``). A
+register without FORK/JOIN/CLONE relatives is one statement: one release and retake of
+the GIL instead of four.
 """
 
 from __future__ import annotations
