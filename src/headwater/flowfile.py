@@ -108,6 +108,36 @@ class FlowFile:
             setattr(ff, name, value)
         return ff
 
+    def with_attributes(self, attributes: dict[str, str]) -> FlowFile:
+        """A copy with these attributes (the hot path of evolve, without keywords)."""
+        return FlowFile(
+            self.uuid,
+            attributes,
+            self.claim,
+            self.offset,
+            self.size,
+            self.entry_date,
+            self.lineage_start,
+            self.penalized_until,
+            self.queued_at,
+            self.seq,
+        )
+
+    def with_content(self, claim: int, offset: int, size: int) -> FlowFile:
+        """A copy pointing at other content."""
+        return FlowFile(
+            self.uuid,
+            self.attributes,
+            claim,
+            offset,
+            size,
+            self.entry_date,
+            self.lineage_start,
+            self.penalized_until,
+            self.queued_at,
+            self.seq,
+        )
+
     @property
     def filename(self) -> str:
         return self.attributes.get("filename", self.uuid)

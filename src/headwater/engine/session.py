@@ -115,7 +115,7 @@ class ProcessSession:
     def put_all_attributes(self, flowfile: FlowFile, attributes: Mapping[str, str]) -> FlowFile:
         merged = {**flowfile.attributes, **attributes}
         merged["uuid"] = flowfile.uuid
-        return self._update(flowfile, attributes=merged)
+        return self._replace(flowfile, flowfile.with_attributes(merged))
 
     def remove_attribute(self, flowfile: FlowFile, key: str) -> FlowFile:
         return self.remove_all_attributes(flowfile, (key,))
@@ -123,7 +123,7 @@ class ProcessSession:
     def remove_all_attributes(self, flowfile: FlowFile, keys: Iterable[str]) -> FlowFile:
         drop = set(keys) - {"uuid"}
         kept = {k: v for k, v in flowfile.attributes.items() if k not in drop}
-        return self._update(flowfile, attributes=kept)
+        return self._replace(flowfile, flowfile.with_attributes(kept))
 
     # -- content -----------------------------------------------------------------------
 
@@ -151,12 +151,16 @@ class ProcessSession:
             offset, size = start, writer.length - start
         else:
             offset, size = writer.append(data), len(data)
-        return self._update(flowfile, claim=writer.claim if size else 0, offset=offset, size=size)
+        return self._replace(
+            flowfile, flowfile.with_content(writer.claim if size else 0, offset, size)
+        )
 
     def share_content(self, flowfile: FlowFile, source: FlowFile) -> FlowFile:
         """Point ``flowfile`` at the content of ``source`` without copying (content is
         immutable, so sharing is safe)."""
-        return self._update(flowfile, claim=source.claim, offset=source.offset, size=source.size)
+        return self._replace(
+            flowfile, flowfile.with_content(source.claim, source.offset, source.size)
+        )
 
     def write_text(self, flowfile: FlowFile, text: str, encoding: str = "utf-8") -> FlowFile:
         return self.write(flowfile, text.encode(encoding))
@@ -206,7 +210,8 @@ class ProcessSession:
 
     def penalize(self, flowfile: FlowFile) -> FlowFile:
         """Keep this FlowFile from being processed again for the penalty duration."""
-        return self._update(flowfile, penalized_until=time.monotonic() + self.node.schedule.penalty)
+        until = time.monotonic() + self.node.schedule.penalty
+        return self._replace(flowfile, flowfile.evolve(penalized_until=until))
 
     def adjust_counter(self, name: str, delta: int) -> None:
         self._counters[name] = self._counters.get(name, 0) + delta
@@ -226,10 +231,9 @@ class ProcessSession:
     def _current(self, flowfile: FlowFile) -> FlowFile:
         return self._record(flowfile).current
 
-    def _update(self, flowfile: FlowFile, **changes: object) -> FlowFile:
-        """A new version of a FlowFile of this session, with some fields changed."""
-        record = self._record(flowfile)
-        record.current = new = flowfile.evolve(**changes)
+    def _replace(self, flowfile: FlowFile, new: FlowFile) -> FlowFile:
+        """Make ``new`` the current version of ``flowfile`` (which must be current)."""
+        self._record(flowfile).current = new
         return new
 
     @property
