@@ -1,7 +1,8 @@
 """Committing a session: resolve destinations, owe the right events, persist, queue.
 
-Order (DESIGN.md §2): the FlowFile repository transaction, then provenance, then the
-FlowFiles move to their queues; the source queues learn last that their FlowFiles are
+Order (DESIGN.md §2): the FlowFile repository transaction (with the session's
+provenance rows journaled in it), then provenance, then the FlowFiles move to their
+queues; the source queues learn last that their FlowFiles are
 gone for good. Nothing is changed in memory before the FlowFile repository has
 committed, so a failure there leaves the session able to roll back; after it, the
 repository holds the truth and a failure is an engine fault (the session is marked
@@ -158,11 +159,16 @@ def commit_session(
             ff.seq = seq
             ff.queued_at = now
             rows.append(flowfiles.row(queue.id, ff))
-    flowfiles.commit(rows, deletes)
+    # The events travel in the FlowFile repository's transaction as a journal entry, so
+    # a crash before they reach the provenance repository loses none (replayed at start).
+    prepared = repos.provenance.prepare(events) if events else None
+    journal = (prepared.first_id, prepared.dumps()) if prepared is not None else None
+    flowfiles.commit(rows, deletes, journal)
     session.durable = True
-    if events:
-        repos.provenance.register(events)
-    repos.content.adjust(deltas)  # after register: a claim let go must see its events' ids
+    if prepared is not None:
+        repos.provenance.write(prepared)
+        flowfiles.journal_done(prepared.first_id)
+    repos.content.adjust(deltas)  # after the events have ids: see ContentRepository
     for queue, batch in routes.items():
         queue.put_all(batch)
     for queue, (count, size) in acks.items():

@@ -9,6 +9,7 @@ from headwater.flow.model import EngineSettings
 from headwater.repository.content import ContentRepository
 from headwater.repository.flowfile import SqliteFlowFileRepository
 from headwater.repository.provenance import SqliteProvenanceRepository
+from headwater.repository.provenance_rows import PreparedEvents
 
 
 @dataclass
@@ -28,7 +29,7 @@ class Repositories:
             max_age_seconds=settings.provenance_max_age,
             max_bytes=settings.provenance_max_bytes,
         )
-        return cls(
+        repositories = cls(
             SqliteFlowFileRepository(data_dir / "flowfile_repository"),
             ContentRepository(
                 data_dir / "content_repository",
@@ -37,6 +38,17 @@ class Repositories:
             ),
             provenance,
         )
+        repositories.replay_provenance_journal()
+        return repositories
+
+    def replay_provenance_journal(self) -> int:
+        """Write the events of sessions that committed but crashed before their events
+        reached the provenance repository; returns how many journal entries there were."""
+        entries = self.flowfiles.journal()
+        for _, blob in entries:
+            self.provenance.write(PreparedEvents.loads(blob), replay=True)
+        self.flowfiles.clear_journal([first for first, _ in entries])
+        return len(entries)
 
     def restore_claim_counts(self) -> None:
         self.content.restore_counts(self.flowfiles.claim_counts())

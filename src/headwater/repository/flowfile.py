@@ -33,6 +33,12 @@ CREATE TABLE IF NOT EXISTS flowfile (
     record BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS flowfile_queue ON flowfile (queue, seq);
+CREATE TABLE IF NOT EXISTS provenance_journal (
+    -- a session's provenance rows, committed with its FlowFiles and deleted once the
+    -- provenance repository has them: a crash in between loses no event
+    first_event_id INTEGER PRIMARY KEY,
+    events BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS component_state (
     component TEXT PRIMARY KEY,
     state BLOB NOT NULL
@@ -42,6 +48,7 @@ CREATE TABLE IF NOT EXISTS component_state (
 _INSERT = "INSERT INTO flowfile"
 _COLUMNS = "seq, record"
 _DELETE = "DELETE FROM flowfile WHERE seq"
+_JOURNAL_DELETE = "DELETE FROM provenance_journal WHERE first_event_id"
 
 Row = tuple[int, str, bytes]
 
@@ -77,6 +84,8 @@ class SqliteFlowFileRepository:
         self.directory = Path(directory)
         self._lock = threading.Lock()  # the writing connection
         self._seq_lock = threading.Lock()
+        self._journal_done: list[int] = []
+        self._done_lock = threading.Lock()
         self._local = threading.local()
         self._synchronous = synchronous
         try:
@@ -111,24 +120,57 @@ class SqliteFlowFileRepository:
             self._next_seq += count
         return range(start, start + count)
 
-    def commit(self, inserts: Sequence[Row], deletes: Sequence[int]) -> None:
-        """One transaction: new rows (``row(queue, flowfile)``), rows deleted by seq."""
-        if not inserts and not deletes:
+    def commit(
+        self,
+        inserts: Sequence[Row],
+        deletes: Sequence[int],
+        journal: tuple[int, bytes] | None = None,
+    ) -> None:
+        """One transaction: new rows (``row(queue, flowfile)``), rows deleted by seq,
+        and the session's provenance rows as ``(first event id, blob)``; entries the
+        provenance repository has taken since (``journal_done``) are dropped with it."""
+        if not inserts and not deletes and journal is None:
             return
         params = flat_params(inserts)  # before the lock: only SQLite's work is under it
         try:
             with self._lock:
+                with self._done_lock:
+                    done, self._journal_done = self._journal_done, []
                 db = self._db
                 db.execute("BEGIN")
                 try:
                     delete_in(db, _DELETE, deletes)
                     insert_flat(db, _INSERT, 3, params)
+                    if journal is not None:
+                        db.execute("INSERT INTO provenance_journal VALUES (?, ?)", journal)
+                    delete_in(db, _JOURNAL_DELETE, done)
                     db.execute("COMMIT")
                 except BaseException:
                     db.execute("ROLLBACK")
+                    with self._done_lock:
+                        self._journal_done[:0] = done
                     raise
         except sqlite3.Error as exc:
             raise RepositoryError(f"FlowFile repository commit failed: {exc}") from exc
+
+    def journal_done(self, first_event_id: int) -> None:
+        """The provenance repository holds this entry's events; drop it next commit."""
+        with self._done_lock:
+            self._journal_done.append(first_event_id)
+
+    def journal(self) -> list[tuple[int, bytes]]:
+        """Entries whose events may not have reached the provenance repository."""
+        rows = self._reader().execute(
+            "SELECT first_event_id, events FROM provenance_journal ORDER BY first_event_id"
+        )
+        return [(int(first), bytes(blob)) for first, blob in rows]
+
+    def clear_journal(self, first_event_ids: Sequence[int]) -> None:
+        try:
+            with self._lock:
+                delete_in(self._db, _JOURNAL_DELETE, first_event_ids)
+        except sqlite3.Error as exc:
+            raise RepositoryError(f"cannot clear the provenance journal: {exc}") from exc
 
     row = staticmethod(_row)
 

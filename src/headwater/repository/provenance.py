@@ -38,11 +38,13 @@ from headwater.provenance import ProvenanceEvent
 from headwater.repository.lineage import MAX_LINEAGE_FLOWFILES, connected_flowfiles, lineage_graph
 from headwater.repository.provenance_rows import (
     INSERT_HEAD,
+    INSERT_OR_IGNORE_HEAD,
     SCHEMA,
     SCHEMA_VERSION,
     SELECT,
     TIME_SKEW_MS,
     TYPE_CODES,
+    PreparedEvents,
     event_from_row,
     event_rows,
     first_id_at,
@@ -198,34 +200,46 @@ class SqliteProvenanceRepository:
     # -- writing ----------------------------------------------------------------------
 
     def register(self, events: Sequence[ProvenanceEvent]) -> None:
-        """Store ``events`` in one transaction and give each its (increasing) id.
+        """Store ``events`` in one transaction and give each its (increasing) id."""
+        if events:
+            self.write(self.prepare(events))
 
-        Ids are reserved and rows built before taking the writer, so the lock is held
-        only while SQLite works (with the GIL released) and sessions pipeline.
-        """
-        if not events:
-            return
+    def prepare(self, events: Sequence[ProvenanceEvent]) -> PreparedEvents:
+        """Reserve ids for ``events`` (setting ``event_id``) and build their rows, before
+        taking the writer: the lock is then held only while SQLite works, with the GIL
+        released, and sessions pipeline. The rows can travel elsewhere first (the
+        session journals them in the FlowFile repository's transaction)."""
         with self._id_lock:
             first = self._next_id
             self._next_id = first + len(events)
-        params = flat_params(event_rows(events, first))
+        for event_id, event in enumerate(events, first):
+            event.event_id = event_id
         relatives = [
             (uuid, first + i)
             for i, e in enumerate(events)
             if e.parent_uuids or e.child_uuids
             for uuid in {e.flowfile_uuid, *e.parent_uuids, *e.child_uuids}
         ]
+        return PreparedEvents(first, flat_params(event_rows(events, first)), relatives)
+
+    def write(self, prepared: PreparedEvents, *, replay: bool = False) -> None:
+        """Store prepared rows; ``replay`` skips ids already stored (a journal replayed
+        after a crash may hold events that did reach the repository)."""
+        params, relatives = prepared.params, prepared.relatives
+        if not params:
+            return
+        if replay:
+            with self._id_lock:
+                self._next_id = max(self._next_id, prepared.last_id + 1)
         # One statement is its own transaction; only then can BEGIN and COMMIT go.
         single = not relatives and len(params) <= MAX_PARAMETERS
         with self._writing("register", transaction=not single):
-            insert_flat(self._writer, INSERT_HEAD, 6, params)
+            insert_flat(self._writer, INSERT_OR_IGNORE_HEAD if replay else INSERT_HEAD, 6, params)
             if relatives:
                 self._writer.executemany(
                     "INSERT OR IGNORE INTO event_relative (uuid, event_id) VALUES (?, ?)",
                     relatives,
                 )
-        for event_id, event in enumerate(events, first):
-            event.event_id = event_id
 
     def apply_retention(self, now_ms: int | None = None) -> int:
         """Drop events older than ``max_age_seconds``, then the oldest until the used
