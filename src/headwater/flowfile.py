@@ -92,42 +92,23 @@ class FlowFile:
 
     def evolve(self, **changes: Any) -> FlowFile:
         """A copy with some fields replaced; ``attributes`` is shared unless replaced."""
-        ff = FlowFile(
-            self.uuid,
-            self.attributes,
-            self.claim,
-            self.offset,
-            self.size,
-            self.entry_date,
-            self.lineage_start,
-            self.penalized_until,
-            self.queued_at,
-            self.seq,
-        )
+        ff = self._copy(self.attributes, self.claim, self.offset, self.size)
         for name, value in changes.items():
             setattr(ff, name, value)
         return ff
 
     def with_attributes(self, attributes: dict[str, str]) -> FlowFile:
-        """A copy with these attributes (the hot path of evolve, without keywords)."""
-        return FlowFile(
-            self.uuid,
-            attributes,
-            self.claim,
-            self.offset,
-            self.size,
-            self.entry_date,
-            self.lineage_start,
-            self.penalized_until,
-            self.queued_at,
-            self.seq,
-        )
+        """A copy with these attributes (the session's hot path, without keywords)."""
+        return self._copy(attributes, self.claim, self.offset, self.size)
 
     def with_content(self, claim: int, offset: int, size: int) -> FlowFile:
         """A copy pointing at other content."""
+        return self._copy(self.attributes, claim, offset, size)
+
+    def _copy(self, attributes: dict[str, str], claim: int, offset: int, size: int) -> FlowFile:
         return FlowFile(
             self.uuid,
-            self.attributes,
+            attributes,
             claim,
             offset,
             size,

@@ -17,6 +17,19 @@ def assignment(text: str) -> tuple[str, str]:
     return name, value
 
 
+def add_parameter_option(parser: argparse.ArgumentParser) -> None:
+    """``-p NAME=VALUE``, repeatable: flow parameters that override the flow file's."""
+    parser.add_argument(
+        "-p",
+        "--parameter",
+        action="append",
+        default=[],
+        type=assignment,
+        metavar="NAME=VALUE",
+        help="set a flow parameter, overriding the flow file's value (repeatable)",
+    )
+
+
 def parse_bind(text: str) -> tuple[str, int]:
     """``HOST:PORT`` (or just ``PORT``, on 127.0.0.1)."""
     host, sep, port = text.rpartition(":")

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from headwater.cli.common import assignment, parse_bind, print_problems
+from headwater.cli.common import add_parameter_option, parse_bind, print_problems
 from headwater.engine.controller import FlowController
 from headwater.errors import ConfigurationError, HeadwaterError
 from headwater.flow.loader import load_flow
@@ -37,15 +37,7 @@ def register(subparsers: Any) -> None:
         help=f"serve the REST API here (default {DEFAULT_API}; 'off' to disable)",
     )
     parser.add_argument("--token", help="require this bearer token on the API")
-    parser.add_argument(
-        "-p",
-        "--parameter",
-        action="append",
-        default=[],
-        type=assignment,
-        metavar="NAME=VALUE",
-        help="override a flow parameter (repeatable)",
-    )
+    add_parameter_option(parser)
     parser.add_argument(
         "--duration", type=float, metavar="SECONDS", help="stop by itself after this many seconds"
     )

@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from headwater.cli.common import assignment, print_problems
+from headwater.cli.common import add_parameter_option, print_problems
 from headwater.errors import ConfigurationError
 from headwater.flow.loader import load_flow
 
@@ -24,15 +24,7 @@ def register(subparsers: Any) -> None:
         "services, expressions, connections and schedules. Nothing starts.",
     )
     parser.add_argument("flow", metavar="FLOW.yaml", help="the flow file")
-    parser.add_argument(
-        "-p",
-        "--parameter",
-        action="append",
-        default=[],
-        type=assignment,
-        metavar="NAME=VALUE",
-        help="set a parameter, overriding the flow file's value (repeatable)",
-    )
+    add_parameter_option(parser)
     parser.set_defaults(func=run)
 
 
