@@ -4,7 +4,7 @@ Durable repositories and full provenance on. Prints FlowFiles/s and provenance
 events/s, then the same SQLite work done by a plain Python loop (the raw baseline)
 and the engine's overhead against it.
 
-    python bench/engine.py [--seconds 5] [--rounds 3] [--batch 1000] [--threads 4]
+    python bench/engine.py [--seconds 5] [--rounds 3] [--batch 1000] [--threads N]
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ import orjson
 
 from headwater.engine.controller import FlowController
 from headwater.flow.loader import load_flow_dict
+from headwater.flow.model import EngineSettings
 from headwater.flowfile import FlowFile
 from headwater.repository.sqlite import delete_in, insert_rows
 
 FLOW = {
     "flow": "bench-engine",
-    "settings": {"threads": 2},
     "processors": {
         "generate": {
             "type": "GenerateFlowFile",
@@ -134,7 +134,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="per round")
     parser.add_argument("--rounds", type=int, default=3, help="medians of this many rounds")
     parser.add_argument("--batch", type=int, default=1000)
-    parser.add_argument("--threads", type=int, default=4, help="worker threads (engine default 4)")
+    parser.add_argument(
+        "--threads", type=int, default=EngineSettings().threads, help="worker threads"
+    )
     args = parser.parse_args()
     engine, raw = [], []
     for _ in range(args.rounds):  # interleaved, so a slow spell of the machine hits both

@@ -8,6 +8,7 @@ and keys are canonical property names.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -75,7 +76,10 @@ class ConnectionDefinition:
 class EngineSettings:
     """Engine-wide settings a flow may set under ``settings:``."""
 
-    threads: int = 4
+    # Worker threads: one per core by default. Processors are CPU-bound Python under the
+    # GIL, and measured on 2 cores 2 threads move ~15% more than 4 (less contention);
+    # flows of slow network calls may want more.
+    threads: int = field(default_factory=lambda: max(2, os.cpu_count() or 2))
     administrative_yield: float = 30.0  # seconds, after a processor raised unexpectedly
     provenance_max_age: float = 30 * 86400.0
     provenance_max_bytes: int = 10 * 1024**3
