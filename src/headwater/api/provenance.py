@@ -259,7 +259,7 @@ def _download(
         transit_uri=uri,
     )
     try:
-        controller.repositories.provenance.register([download])
+        controller.repositories.record([download])
     except BaseException:
         stream.close()
         raise

@@ -1,17 +1,17 @@
 """Committing a session: resolve destinations, owe the right events, persist, queue.
 
-Order (DESIGN.md §2): the FlowFile repository transaction (with the session's
-provenance rows journaled in it), then provenance, then the FlowFiles move to their
-queues; the source queues learn last that their FlowFiles are
-gone for good. Nothing is changed in memory before the FlowFile repository has
-committed, so a failure there leaves the session able to roll back; after it, the
-repository holds the truth and a failure is an engine fault (the session is marked
-durable and a rollback no longer puts its inputs back).
+Order: provenance, then the FlowFile repository transaction (which confirms the
+session's event ids), then the FlowFiles move to their queues; the source queues learn
+last that their FlowFiles are gone for good. Nothing is changed in memory before the
+FlowFile repository has committed, so a failure there leaves the session able to roll
+back; after it, the repository holds the truth and a failure is an engine fault (the
+session is marked durable and a rollback no longer puts its inputs back).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from typing import TYPE_CHECKING
 
 from headwater.engine.queue import FlowFileQueue
@@ -159,15 +159,25 @@ def commit_session(
             ff.seq = seq
             ff.queued_at = now
             rows.append(flowfiles.row(queue.id, ff))
-    # The events travel in the FlowFile repository's transaction as a journal entry, so
-    # a crash before they reach the provenance repository loses none (replayed at start).
-    prepared = repos.provenance.prepare(events) if events else None
-    journal = (prepared.first_id, prepared.dumps()) if prepared is not None else None
-    flowfiles.commit(rows, deletes, journal)
+    # Provenance first, then the FlowFiles (as NiFi does), with the session's event ids
+    # confirmed in the same FlowFile transaction: a crash in between leaves events no
+    # commit confirmed, and the next start removes them (see Repositories.open).
+    provenance = repos.provenance
+    prepared = provenance.prepare(events) if events else None
+    try:
+        if prepared is not None:
+            provenance.write(prepared)
+        confirm = (prepared.first_id, prepared.last_id) if prepared is not None else None
+        flowfiles.commit(rows, deletes, confirm, provenance.settled_through())
+    except BaseException:
+        if prepared is not None:
+            with suppress(Exception):  # best effort; a start removes them otherwise
+                provenance.remove(prepared.first_id, prepared.last_id)
+            provenance.settle(prepared.first_id)
+        raise
     session.durable = True
     if prepared is not None:
-        repos.provenance.write(prepared)
-        flowfiles.journal_done(prepared.first_id)
+        provenance.settle(prepared.first_id)
     repos.content.adjust(deltas)  # after the events have ids: see ContentRepository
     for queue, batch in routes.items():
         queue.put_all(batch)

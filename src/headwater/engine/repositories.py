@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from headwater.flow.model import EngineSettings
+from headwater.provenance import ProvenanceEvent
 from headwater.repository.content import ContentRepository
 from headwater.repository.flowfile import SqliteFlowFileRepository
 from headwater.repository.provenance import SqliteProvenanceRepository
-from headwater.repository.provenance_rows import PreparedEvents
 
 
 @dataclass
@@ -38,17 +39,30 @@ class Repositories:
             ),
             provenance,
         )
-        repositories.replay_provenance_journal()
+        repositories.reconcile_provenance()
         return repositories
 
-    def replay_provenance_journal(self) -> int:
-        """Write the events of sessions that committed but crashed before their events
-        reached the provenance repository; returns how many journal entries there were."""
-        entries = self.flowfiles.journal()
-        for _, blob in entries:
-            self.provenance.write(PreparedEvents.loads(blob), replay=True)
-        self.flowfiles.clear_journal([first for first, _ in entries])
-        return len(entries)
+    def reconcile_provenance(self) -> int:
+        """At start: remove events written for sessions whose FlowFiles never committed
+        (the process died between the two writes); returns how many went."""
+        settled, confirmed = self.flowfiles.ledger()
+        removed = self.provenance.remove_unconfirmed(settled, confirmed)
+        self.flowfiles.reset_ledger(self.provenance.high_water())
+        return removed
+
+    def record(self, events: Sequence[ProvenanceEvent]) -> None:
+        """Events that belong to no session commit (a DOWNLOAD, a SEND kept by a
+        rollback), written and confirmed at once."""
+        if not events:
+            return
+        prepared = self.provenance.prepare(events)
+        try:
+            self.provenance.write(prepared)
+            self.flowfiles.commit(
+                [], [], (prepared.first_id, prepared.last_id), self.provenance.settled_through()
+            )
+        finally:
+            self.provenance.settle(prepared.first_id)
 
     def restore_claim_counts(self) -> None:
         self.content.restore_counts(self.flowfiles.claim_counts())

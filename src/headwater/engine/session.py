@@ -280,7 +280,7 @@ class ProcessSession:
                 queue.requeue(flowfiles)
         kept = self.provenance.take(lambda e: e.event_type in (Ev.SEND, Ev.REMOTE_INVOCATION))
         if kept:
-            self.repositories.provenance.register(kept)
+            self.repositories.record(kept)
         self._reset()
         if by_queue and self._on_queued is not None:
             self._on_queued()

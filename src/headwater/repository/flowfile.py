@@ -33,12 +33,7 @@ CREATE TABLE IF NOT EXISTS flowfile (
     record BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS flowfile_queue ON flowfile (queue, seq);
-CREATE TABLE IF NOT EXISTS provenance_journal (
-    -- a session's provenance rows, committed with its FlowFiles and deleted once the
-    -- provenance repository has them: a crash in between loses no event
-    first_event_id INTEGER PRIMARY KEY,
-    events BLOB NOT NULL
-);
+DROP TABLE IF EXISTS provenance_journal;
 CREATE TABLE IF NOT EXISTS component_state (
     component TEXT PRIMARY KEY,
     state BLOB NOT NULL
@@ -48,7 +43,7 @@ CREATE TABLE IF NOT EXISTS component_state (
 _INSERT = "INSERT INTO flowfile"
 _COLUMNS = "seq, record"
 _DELETE = "DELETE FROM flowfile WHERE seq"
-_JOURNAL_DELETE = "DELETE FROM provenance_journal WHERE first_event_id"
+_LEDGER = ""  # the queue name of the provenance ledger's rows, which no connection has
 
 Row = tuple[int, str, bytes]
 
@@ -84,8 +79,9 @@ class SqliteFlowFileRepository:
         self.directory = Path(directory)
         self._lock = threading.Lock()  # the writing connection
         self._seq_lock = threading.Lock()
-        self._journal_done: list[int] = []
-        self._done_lock = threading.Lock()
+        self._ledger_lock = threading.Lock()
+        self._settled = -1  # the settled mark last written
+        self._confirmed: list[int] = []  # confirmed ranges written, by first event id
         self._local = threading.local()
         self._synchronous = synchronous
         try:
@@ -124,53 +120,70 @@ class SqliteFlowFileRepository:
         self,
         inserts: Sequence[Row],
         deletes: Sequence[int],
-        journal: tuple[int, bytes] | None = None,
+        events: tuple[int, int] | None = None,
+        settled: int | None = None,
     ) -> None:
-        """One transaction: new rows (``row(queue, flowfile)``), rows deleted by seq,
-        and the session's provenance rows as ``(first event id, blob)``; entries the
-        provenance repository has taken since (``journal_done``) are dropped with it."""
-        if not inserts and not deletes and journal is None:
+        """One transaction: new rows (``row(queue, flowfile)``), rows deleted by seq, and
+        the provenance ledger: ``events`` confirms the session's event ids (first, last)
+        and ``settled`` says every id up to it is confirmed or never needs to be.
+
+        The ledger lets a start tell a session's events that were written but whose
+        FlowFiles never committed (a crash in between) from the rest, and remove them:
+        rows of the queue ``""``, seq 0 for the settled mark and seq ``-first`` for a
+        confirmed range, riding in the same two statements as the FlowFiles."""
+        rows = list(inserts)
+        doomed = list(deletes)
+        with self._ledger_lock:
+            if events is not None:
+                rows.append((-events[0], _LEDGER, orjson.dumps((events[1],))))
+                self._confirmed.append(events[0])
+            if settled is not None and settled > self._settled:
+                self._settled = settled
+                doomed.append(0)
+                rows.append((0, _LEDGER, orjson.dumps((settled,))))
+                doomed += [-first for first in self._confirmed if first <= settled]
+                self._confirmed = [first for first in self._confirmed if first > settled]
+        if not rows and not doomed:
             return
-        params = flat_params(inserts)  # before the lock: only SQLite's work is under it
+        params = flat_params(rows)  # before the lock: only SQLite's work is under it
         try:
             with self._lock:
-                with self._done_lock:
-                    done, self._journal_done = self._journal_done, []
                 db = self._db
                 db.execute("BEGIN")
                 try:
-                    delete_in(db, _DELETE, deletes)
+                    delete_in(db, _DELETE, doomed)
                     insert_flat(db, _INSERT, 3, params)
-                    if journal is not None:
-                        db.execute("INSERT INTO provenance_journal VALUES (?, ?)", journal)
-                    delete_in(db, _JOURNAL_DELETE, done)
                     db.execute("COMMIT")
                 except BaseException:
                     db.execute("ROLLBACK")
-                    with self._done_lock:
-                        self._journal_done[:0] = done
                     raise
         except sqlite3.Error as exc:
             raise RepositoryError(f"FlowFile repository commit failed: {exc}") from exc
 
-    def journal_done(self, first_event_id: int) -> None:
-        """The provenance repository holds this entry's events; drop it next commit."""
-        with self._done_lock:
-            self._journal_done.append(first_event_id)
-
-    def journal(self) -> list[tuple[int, bytes]]:
-        """Entries whose events may not have reached the provenance repository."""
-        rows = self._reader().execute(
-            "SELECT first_event_id, events FROM provenance_journal ORDER BY first_event_id"
+    def ledger(self) -> tuple[int, list[tuple[int, int]]]:
+        """The settled mark and the confirmed (first, last) event id ranges above it."""
+        rows = (
+            self._reader()
+            .execute("SELECT seq, record FROM flowfile WHERE queue = ? ORDER BY seq", (_LEDGER,))
+            .fetchall()
         )
-        return [(int(first), bytes(blob)) for first, blob in rows]
+        settled = next((orjson.loads(r)[0] for seq, r in rows if seq == 0), 0)
+        return int(settled), [(-seq, int(orjson.loads(r)[0])) for seq, r in rows if seq < 0]
 
-    def clear_journal(self, first_event_ids: Sequence[int]) -> None:
+    def reset_ledger(self, settled: int) -> None:
+        """After a start has reconciled provenance: everything up to ``settled`` holds."""
         try:
             with self._lock:
-                delete_in(self._db, _JOURNAL_DELETE, first_event_ids)
+                self._db.execute("BEGIN")
+                self._db.execute("DELETE FROM flowfile WHERE queue = ?", (_LEDGER,))
+                self._db.execute(
+                    "INSERT INTO flowfile VALUES (0, ?, ?)", (_LEDGER, orjson.dumps((settled,)))
+                )
+                self._db.execute("COMMIT")
         except sqlite3.Error as exc:
-            raise RepositoryError(f"cannot clear the provenance journal: {exc}") from exc
+            raise RepositoryError(f"cannot reset the provenance ledger: {exc}") from exc
+        with self._ledger_lock:
+            self._settled, self._confirmed = settled, []
 
     row = staticmethod(_row)
 
@@ -190,7 +203,7 @@ class SqliteFlowFileRepository:
         """Per queue: (count, bytes, first seq, last seq) of what is stored."""
         rows = self._reader().execute(
             "SELECT queue, count(*), coalesce(sum(CAST(record AS TEXT) ->> 4), 0),"
-            " min(seq), max(seq) FROM flowfile GROUP BY queue"
+            " min(seq), max(seq) FROM flowfile WHERE queue != '' GROUP BY queue"
         )
         return {q: (n, b, lo, hi) for q, n, b, lo, hi in rows}
 
@@ -198,13 +211,13 @@ class SqliteFlowFileRepository:
         """How many stored FlowFiles point at each content claim."""
         rows = self._reader().execute(
             "SELECT CAST(record AS TEXT) ->> 2 AS claim, count(*) FROM flowfile"
-            " WHERE claim != 0 GROUP BY claim"
+            " WHERE queue != '' AND claim != 0 GROUP BY claim"
         )
         return dict(rows.fetchall())
 
     def drop_queues(self, keep: Iterable[str]) -> list[FlowFile]:
         """Remove FlowFiles of queues not in ``keep`` (connections removed from the flow)."""
-        names = list(keep)
+        names = [*keep, _LEDGER]
         marks = ",".join("?" * len(names)) or "''"
         with self._lock:
             rows = self._db.execute(

@@ -38,7 +38,6 @@ from headwater.provenance import ProvenanceEvent
 from headwater.repository.lineage import MAX_LINEAGE_FLOWFILES, connected_flowfiles, lineage_graph
 from headwater.repository.provenance_rows import (
     INSERT_HEAD,
-    INSERT_OR_IGNORE_HEAD,
     SCHEMA,
     SCHEMA_VERSION,
     SELECT,
@@ -74,7 +73,8 @@ class SqliteProvenanceRepository:
         self.max_age_seconds = max_age_seconds
         self.max_bytes = max_bytes
         self._lock = threading.Lock()  # the writer connection
-        self._id_lock = threading.Lock()  # the event id counter
+        self._id_lock = threading.Lock()  # the event id counter and the unsettled ids
+        self._unsettled: set[int] = set()  # first ids of prepared, unconfirmed events
         self._pool_lock = threading.Lock()
         self._idle: list[sqlite3.Connection] = []
         self._readers: list[sqlite3.Connection] = []
@@ -200,18 +200,23 @@ class SqliteProvenanceRepository:
     # -- writing ----------------------------------------------------------------------
 
     def register(self, events: Sequence[ProvenanceEvent]) -> None:
-        """Store ``events`` in one transaction and give each its (increasing) id."""
+        """Store ``events`` now, settled at once (for events no FlowFile commit has to
+        confirm; sessions use ``prepare``, ``write`` and ``settle``)."""
         if events:
-            self.write(self.prepare(events))
+            prepared = self.prepare(events)
+            try:
+                self.write(prepared)
+            finally:
+                self.settle(prepared.first_id)
 
     def prepare(self, events: Sequence[ProvenanceEvent]) -> PreparedEvents:
         """Reserve ids for ``events`` (setting ``event_id``) and build their rows, before
         taking the writer: the lock is then held only while SQLite works, with the GIL
-        released, and sessions pipeline. The rows can travel elsewhere first (the
-        session journals them in the FlowFile repository's transaction)."""
+        released, and sessions pipeline. The ids stay unsettled until ``settle``."""
         with self._id_lock:
             first = self._next_id
             self._next_id = first + len(events)
+            self._unsettled.add(first)
         for event_id, event in enumerate(events, first):
             event.event_id = event_id
         relatives = [
@@ -222,24 +227,52 @@ class SqliteProvenanceRepository:
         ]
         return PreparedEvents(first, flat_params(event_rows(events, first)), relatives)
 
-    def write(self, prepared: PreparedEvents, *, replay: bool = False) -> None:
-        """Store prepared rows; ``replay`` skips ids already stored (a journal replayed
-        after a crash may hold events that did reach the repository)."""
+    def write(self, prepared: PreparedEvents) -> None:
+        """Store prepared rows, in one transaction."""
         params, relatives = prepared.params, prepared.relatives
         if not params:
             return
-        if replay:
-            with self._id_lock:
-                self._next_id = max(self._next_id, prepared.last_id + 1)
         # One statement is its own transaction; only then can BEGIN and COMMIT go.
         single = not relatives and len(params) <= MAX_PARAMETERS
         with self._writing("register", transaction=not single):
-            insert_flat(self._writer, INSERT_OR_IGNORE_HEAD if replay else INSERT_HEAD, 6, params)
+            insert_flat(self._writer, INSERT_HEAD, 6, params)
             if relatives:
                 self._writer.executemany(
                     "INSERT OR IGNORE INTO event_relative (uuid, event_id) VALUES (?, ?)",
                     relatives,
                 )
+
+    def settle(self, first_id: int) -> None:
+        """The events prepared from ``first_id`` are confirmed (or abandoned)."""
+        with self._id_lock:
+            self._unsettled.discard(first_id)
+
+    def settled_through(self) -> int:
+        """Every event id up to this one is settled."""
+        with self._id_lock:
+            return min(self._unsettled) - 1 if self._unsettled else self._next_id - 1
+
+    def remove(self, first_id: int, last_id: int) -> None:
+        """Delete events by id range (a session's that will never be confirmed)."""
+        with self._writing("remove"):
+            self._delete(self._writer, list(range(first_id, last_id + 1)), keep_mark=False)
+
+    def remove_unconfirmed(self, settled: int, confirmed: Iterable[tuple[int, int]]) -> int:
+        """At start: delete events above ``settled`` outside every ``confirmed`` range
+        (written for sessions whose FlowFiles never committed); returns how many."""
+        ranges = sorted(confirmed)
+        with self._reading("remove_unconfirmed") as conn:
+            ids = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT event_id FROM event WHERE event_id > ? ORDER BY event_id", (settled,)
+                )
+            ]
+        doomed = [i for i in ids if not any(first <= i <= last for first, last in ranges)]
+        if doomed:
+            with self._writing("remove_unconfirmed") as conn:
+                self._delete(conn, doomed, keep_mark=False)
+        return len(doomed)
 
     def apply_retention(self, now_ms: int | None = None) -> int:
         """Drop events older than ``max_age_seconds``, then the oldest until the used
@@ -288,14 +321,14 @@ class SqliteProvenanceRepository:
             remaining -= len(ids)
         return removed
 
-    def _delete(self, conn: sqlite3.Connection, ids: list[int]) -> None:
+    def _delete(self, conn: sqlite3.Connection, ids: list[int], keep_mark: bool = True) -> None:
         if not ids:
             return
-        # Keep ids increasing across restarts even if every event goes.
-        conn.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_event_id', ?)",
-            (self._next_id - 1,),
-        )
+        if keep_mark:  # keep ids increasing across restarts even if every event goes
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_event_id', ?)",
+                (self._next_id - 1,),
+            )
         doomed = orjson.dumps(ids)
         conn.execute(
             "DELETE FROM event_relative WHERE event_id IN (SELECT value FROM json_each(?))",

@@ -8,7 +8,6 @@ reading back and, for the lineage walk, also in ``event_relative(uuid, event_id)
 
 from __future__ import annotations
 
-import pickle
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -57,7 +56,6 @@ PRAGMA user_version = {SCHEMA_VERSION};
 
 COLUMNS = "event_id, event_type, timestamp, flowfile_uuid, component_id, payload"
 INSERT_HEAD = f"INSERT INTO event ({COLUMNS})"
-INSERT_OR_IGNORE_HEAD = f"INSERT OR IGNORE INTO event ({COLUMNS})"
 SELECT = f"SELECT {COLUMNS} FROM event"
 
 
@@ -175,12 +173,3 @@ class PreparedEvents:
     @property
     def last_id(self) -> int:
         return self.first_id + len(self.params) // 6 - 1
-
-    def dumps(self) -> bytes:
-        """For the journal in the FlowFile repository (read back only by ``loads``)."""
-        return pickle.dumps((self.first_id, self.params, self.relatives), protocol=5)
-
-    @classmethod
-    def loads(cls, data: bytes) -> PreparedEvents:
-        first_id, params, relatives = pickle.loads(data)  # only ever our own journal
-        return cls(first_id, params, relatives)
