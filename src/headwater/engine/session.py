@@ -1,8 +1,9 @@
 """ProcessSession: everything a processor does in one trigger, as one transaction.
 
 The session tracks every FlowFile it touched (what it was, what it is now, where it
-goes). ``commit`` persists the FlowFile repository, then provenance, then moves the
-FlowFiles to their queues; ``rollback`` forgets every change and puts the inputs back.
+goes). ``commit`` writes provenance, then the FlowFile repository (which confirms the
+events), then moves the FlowFiles to their queues (``engine/commit.py``); ``rollback``
+forgets every change and puts the inputs back.
 The session writes the provenance events itself (CREATE, FORK, JOIN, CLONE, DROP,
 EXPIRE, ATTRIBUTES_MODIFIED, CONTENT_MODIFIED), and processors add the ones only they
 know (RECEIVE, SEND, FETCH, ROUTE, ...) through ``session.provenance``, so lineage
