@@ -19,6 +19,7 @@ from pathlib import Path
 import orjson
 
 from headwater.engine.controller import FlowController
+from headwater.engine.runtime import tune_for_throughput
 from headwater.flow.loader import load_flow_dict
 from headwater.flow.model import EngineSettings
 from headwater.flowfile import FlowFile
@@ -65,6 +66,7 @@ def run_engine(seconds: float, batch: int, threads: int) -> tuple[float, float, 
     with tempfile.TemporaryDirectory() as tmp:
         controller = FlowController(flow, Path(tmp))
         route = controller.nodes["route"]
+        tune_for_throughput()  # as `headwater run` does
         controller.start()
         time.sleep(1.0)  # warm up
         done0 = route.stats.flowfiles_in

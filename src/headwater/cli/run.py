@@ -13,6 +13,7 @@ from typing import Any
 
 from headwater.cli.common import add_parameter_option, parse_bind, print_problems
 from headwater.engine.controller import FlowController
+from headwater.engine.runtime import tune_for_throughput
 from headwater.errors import ConfigurationError, HeadwaterError
 from headwater.flow.loader import load_flow
 
@@ -74,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
             server = ApiServer(create_app(controller, token=args.token), host, port)
             server.start()
             print(f"headwater: API on http://{host}:{server.port}/api/v1/status", flush=True)
+        tune_for_throughput()
         controller.start()
         print(
             f"headwater: flow {flow.name!r} running ({len(flow.processors)} processors,"
