@@ -11,7 +11,6 @@ session is marked durable and a rollback no longer puts its inputs back).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from contextlib import suppress
 from typing import TYPE_CHECKING
 
 from headwater.engine.queue import FlowFileQueue
@@ -171,9 +170,12 @@ def commit_session(
         flowfiles.commit(rows, deletes, confirm, provenance.settled_through())
     except BaseException:
         if prepared is not None:
-            with suppress(Exception):  # best effort; a start removes them otherwise
+            try:
                 provenance.remove(prepared.first_id, prepared.last_id)
-            provenance.settle(prepared.first_id)
+            except Exception:
+                pass  # left unsettled, so the ledger never covers them: a start removes them
+            else:
+                provenance.settle(prepared.first_id)
         raise
     session.durable = True
     if prepared is not None:

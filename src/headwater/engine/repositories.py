@@ -74,6 +74,11 @@ class Repositories:
         return events, claims
 
     def close(self) -> None:
-        self.content.close()
-        self.flowfiles.close()
-        self.provenance.close()
+        """Close all three; a clean close settles the ledger, so no event written so far
+        is mistaken at the next start for one a crash left unconfirmed."""
+        try:
+            self.flowfiles.reset_ledger(self.provenance.settled_through())
+        finally:
+            self.content.close()
+            self.flowfiles.close()
+            self.provenance.close()

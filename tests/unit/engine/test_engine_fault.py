@@ -45,7 +45,7 @@ def test_events_of_a_session_that_died_before_its_flowfiles_are_removed_at_start
         runner.run()
     assert repos.provenance.count() == 2, "the dead session's event was written"
     monkeypatch.undo()
-    runner.close()
+    runner.close()  # a clean close settles only what is settled: the dead session is not
 
     reopened = Repositories.open(tmp_path)
     try:
@@ -72,3 +72,22 @@ def test_confirmed_events_survive_restarts_and_the_ledger_stays_small(tmp_path: 
             assert kinds == ["ATTRIBUTES_MODIFIED"] * 5
         finally:
             reopened.close()
+
+
+def test_events_registered_directly_survive_a_clean_close(tmp_path: Path) -> None:
+    """Events no session confirms (written straight to the provenance repository) are
+    settled by a clean close, so the next start keeps them."""
+    repos = Repositories.open(tmp_path)
+    runner = TestRunner(UpdateAttribute, {"n": "1"}, data_dir=tmp_path / "other")
+    runner.enqueue(b"x")
+    runner.run()
+    event = runner.provenance_events()[0]
+    event.event_id = -1
+    repos.provenance.register([event])
+    repos.close()
+    runner.close()
+    reopened = Repositories.open(tmp_path)
+    try:
+        assert reopened.provenance.count() == 1
+    finally:
+        reopened.close()
