@@ -1,0 +1,165 @@
+"""JsonTreeReader and JsonRecordSetWriter.
+
+The reader takes a JSON array of objects, one object, or one object per line
+(newline-delimited JSON), parses with orjson and builds one Arrow table; with a schema
+each value is coerced to its field's type first.
+"""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+import pyarrow as pa  # type: ignore[import-untyped]
+
+from headwater.context import ServiceContext
+from headwater.errors import Problem
+from headwater.processor import Property
+from headwater.services.records.api import RecordError, RecordReaderFactory, RecordSetWriterFactory
+from headwater.services.records.registry import (
+    INFER,
+    INHERIT,
+    SCHEMA_NAME,
+    SCHEMA_REGISTRY,
+    SCHEMA_TEXT,
+    SchemaAccess,
+    strategy_problems,
+    strategy_property,
+)
+from headwater.services.records.schema import coerce_records, conform, table_from_rows, to_avro
+from headwater.units import parse_bool
+
+
+def parse_json_records(data: bytes) -> list[Any]:
+    """The records in ``data``: an array's items, one object, or one object per line."""
+    try:
+        parsed = orjson.loads(data) if data.strip() else []
+    except orjson.JSONDecodeError as whole:
+        lines = [line for line in data.splitlines() if line.strip()]
+        if len(lines) < 2:
+            raise RecordError(f"malformed JSON: {whole}", index=0) from None
+        records = []
+        for index, line in enumerate(lines):
+            try:
+                records.append(orjson.loads(line))
+            except orjson.JSONDecodeError as exc:
+                raise RecordError(f"malformed JSON: {exc}", index=index) from None
+        parsed = records
+    records = parsed if isinstance(parsed, list) else [parsed]
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise RecordError(f"expected a JSON object, got {record!r:.80}", index=index)
+    return records
+
+
+class JsonTreeReader(RecordReaderFactory):
+    """Parses JSON records (an array, one object, or one object per line) into Arrow,
+    coercing values to the schema's types when a schema is given."""
+
+    tags = ("json", "tree", "record", "reader", "parser")
+
+    strategy = strategy_property(INFER)
+    registry = SCHEMA_REGISTRY
+    schema_name = SCHEMA_NAME
+    schema_text = SCHEMA_TEXT
+
+    @classmethod
+    def custom_validate(cls, values: Mapping[str, str]) -> list[Problem]:
+        return strategy_problems(values)
+
+    def on_enabled(self, context: ServiceContext) -> None:
+        self._access = SchemaAccess(context, self.strategy)
+
+    def read(self, data: bytes, attributes: Mapping[str, str]) -> pa.Table:
+        records = parse_json_records(data)
+        schema = self._access.schema(attributes)
+        if schema is None:
+            return table_from_rows(records, None)
+        return coerce_records(records, schema)
+
+
+def _default(value: Any) -> Any:
+    """What orjson cannot write itself (it writes dates and timestamps as ISO 8601)."""
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        return list(value)
+    raise TypeError
+
+
+_SUPPRESS = ("never-suppress", "always-suppress", "suppress-missing")
+
+
+class JsonRecordSetWriter(RecordSetWriterFactory):
+    """Writes records as a JSON array, or one JSON object per line."""
+
+    tags = ("json", "resultset", "writer", "serialize", "record", "recordset", "row")
+    mime_type = "application/json"
+
+    strategy = strategy_property(INHERIT, INHERIT, infer=False)
+    registry = SCHEMA_REGISTRY
+    schema_name = SCHEMA_NAME
+    schema_text = SCHEMA_TEXT
+    write_strategy = Property(
+        "Schema Write Strategy",
+        "Whether to tell downstream about the schema: no-schema, schema-name, "
+        "full-schema-attribute",
+        default="no-schema",
+        allowed=("no-schema", "schema-name", "full-schema-attribute"),
+    )
+    pretty = Property(
+        "Pretty Print JSON",
+        "Whether to indent the JSON (only with output-array)",
+        default="false",
+        parse=parse_bool,
+    )
+    suppress = Property(
+        "suppress-nulls",
+        "Whether fields with null values are written",
+        display_name="Suppress Null Values",
+        default="never-suppress",
+        allowed=_SUPPRESS,
+    )
+    grouping = Property(
+        "output-grouping",
+        "output-array writes one JSON array; output-oneline one object per line",
+        display_name="Output Grouping",
+        default="output-array",
+        allowed=("output-array", "output-oneline"),
+    )
+
+    @classmethod
+    def custom_validate(cls, values: Mapping[str, str]) -> list[Problem]:
+        return strategy_problems(values)
+
+    def on_enabled(self, context: ServiceContext) -> None:
+        self._access = SchemaAccess(context, self.strategy)
+        self._write_strategy = context[self.write_strategy]
+        self._pretty = context[self.pretty]
+        self._suppress = context[self.suppress] != "never-suppress"
+        self._oneline = context[self.grouping] == "output-oneline"
+
+    def write(self, table: pa.Table, attributes: Mapping[str, str]) -> bytes:
+        schema = self._access.schema(attributes)
+        if schema is not None:
+            table = conform(table, schema)
+        rows = table.to_pylist()
+        if self._suppress:
+            rows = [{k: v for k, v in row.items() if v is not None} for row in rows]
+        if self._oneline:
+            return b"\n".join(orjson.dumps(row, default=_default) for row in rows)
+        option = orjson.OPT_INDENT_2 if self._pretty else 0
+        return orjson.dumps(rows, default=_default, option=option)
+
+    def attributes_for(self, table: pa.Table, attributes: Mapping[str, str]) -> dict[str, str]:
+        out = super().attributes_for(table, attributes)
+        schema = self._access.schema(attributes)
+        if schema is not None and self._write_strategy == "schema-name" and schema.name:
+            out["schema.name"] = schema.name
+        elif self._write_strategy == "full-schema-attribute":
+            out["avro.schema"] = (
+                schema.text if schema else orjson.dumps(to_avro(table.schema)).decode()
+            )
+        return out
