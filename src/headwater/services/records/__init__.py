@@ -8,6 +8,7 @@ its schema raises ``RecordError``, which a processor routes to ``failure``.
 
 from headwater.services.records.api import RecordError, RecordReaderFactory, RecordSetWriterFactory
 from headwater.services.records.avro import AvroReader, AvroRecordSetWriter
+from headwater.services.records.csv import CSVReader, CSVRecordSetWriter
 from headwater.services.records.json import JsonRecordSetWriter, JsonTreeReader
 from headwater.services.records.parquet import ParquetReader, ParquetRecordSetWriter
 from headwater.services.records.registry import AvroSchemaRegistry
@@ -17,6 +18,8 @@ __all__ = [
     "AvroReader",
     "AvroRecordSetWriter",
     "AvroSchemaRegistry",
+    "CSVReader",
+    "CSVRecordSetWriter",
     "JsonRecordSetWriter",
     "JsonTreeReader",
     "ParquetReader",
