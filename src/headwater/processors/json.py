@@ -122,11 +122,27 @@ class AttributesToJSON(Processor):
         required=True,
         parse=boolean,
     )
+    json_handling = Property(
+        "JSON Handling Strategy",
+        "Attribute values holding a JSON object or array: as strings (Escaped) or as JSON",
+        default="Escaped",
+        required=True,
+        allowed=("Escaped", "Nested"),
+    )
+    pretty_print = Property(
+        "Pretty Print",
+        "Whether the JSON is indented (flowfile-content only)",
+        default="false",
+        required=True,
+        parse=boolean,
+    )
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         to_content = context[self.destination] == "flowfile-content"
         include_core = context[self.include_core]
         missing = None if context[self.null_value] else ""
+        nested = context[self.json_handling] == "Nested"
+        pretty = to_content and context[self.pretty_print]
         for ff in session.get_batch():
             try:
                 listed = (
@@ -152,10 +168,23 @@ class AttributesToJSON(Processor):
                 chosen.update({k: v for k, v in ff.attributes.items() if regex.fullmatch(k)})
             if not include_core:
                 chosen = {k: v for k, v in chosen.items() if k not in CORE_ATTRIBUTES}
-            data = orjson.dumps(chosen)
+            values: dict[str, Any] = (
+                {k: _nested(v) for k, v in chosen.items()} if nested else chosen
+            )
+            data = dumps(values, pretty)
             if to_content:
                 ff = session.write(ff, data)
                 ff = session.put_attribute(ff, "mime.type", "application/json")
             else:
                 ff = session.put_attribute(ff, "JSONAttributes", data.decode())
             session.transfer(ff, self.SUCCESS)
+
+
+def _nested(value: str | None) -> Any:
+    """The JSON an attribute value holds, when it holds an object or array."""
+    if value and value.lstrip()[:1] in ("{", "["):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    return value

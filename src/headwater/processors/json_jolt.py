@@ -43,7 +43,13 @@ DSLS = (
     "jolt-transform-modify-define",
     "jolt-transform-modify-overwrite",
 )
-_CACHE_SIZE = 16
+
+
+def _positive(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise ValueError(f"expected a whole number of at least 1, got {text!r}")
+    return number
 
 
 class _Compiled:
@@ -99,6 +105,13 @@ class JoltTransformJSON(Processor):
         display_name="Jolt Specification",
         expression=True,
     )
+    cache_size = Property(
+        "Transform Cache Size",
+        "How many transforms compiled from Expression Language specs are kept",
+        default="1",
+        required=True,
+        parse=_positive,
+    )
     pretty_print = Property(
         "pretty_print",
         "Whether the JSON written is indented",
@@ -110,6 +123,7 @@ class JoltTransformJSON(Processor):
 
     def __init__(self) -> None:
         self._cache: OrderedDict[str, _Compiled] = OrderedDict()
+        self._cache_size = 1
 
     @classmethod
     def custom_validate(cls, values: Mapping[str, str]) -> list[Problem]:
@@ -124,12 +138,15 @@ class JoltTransformJSON(Processor):
 
     def on_scheduled(self, context: ProcessContext) -> None:
         self._cache.clear()
+        self._cache_size = context[self.cache_size]
 
     def _transform(self, dsl: str, text: str) -> _Compiled:
         compiled = self._cache.get(text)
-        if compiled is None:
+        if compiled is not None:
+            self._cache.move_to_end(text)
+        else:
             compiled = self._cache[text] = compile_spec(dsl, text)
-            if len(self._cache) > _CACHE_SIZE:
+            if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return compiled
 

@@ -55,3 +55,16 @@ def test_bad_regex_from_an_attribute_goes_to_failure() -> None:
         runner.run()
         runner.assert_all_transferred(AttributesToJSON.FAILURE, count=1)
         assert "regular expression" in runner.transferred("failure")[0].attributes["error.message"]
+
+
+def test_nested_json_handling_and_pretty_print() -> None:
+    props = {
+        "Destination": "flowfile-content",
+        "Attributes List": "doc,text",
+        "JSON Handling Strategy": "Nested",
+        "Pretty Print": "true",
+    }
+    out, _ = to_json(props, doc='{"a": [1]}', text="{not json")
+    assert out.text == '{\n  "doc": {\n    "a": [\n      1\n    ]\n  },\n  "text": "{not json"\n}'
+    escaped, _ = to_json({"Attributes List": "doc"}, doc='{"a": 1}')
+    assert json.loads(escaped.attributes["JSONAttributes"]) == {"doc": '{"a": 1}'}

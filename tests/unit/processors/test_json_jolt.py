@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from headwater.processors.json_flatten import FlattenJson
-from headwater.processors.json_jolt import JoltTransformJSON
+from headwater.processors.json_jolt import SORT, JoltTransformJSON
 from headwater.testing import MockFlowFile, TestRunner
 
 SEED = Path(__file__).resolve().parents[3] / ".." / "shared" / "seed"
@@ -91,3 +91,8 @@ def test_malformed_content_goes_to_failure_with_reason() -> None:
         failed = runner.transferred(JoltTransformJSON.FAILURE)[0]
         assert failed.attributes["error.message"].startswith("JSONDecodeError")
         assert failed.content == b"[1, 2"
+
+
+def test_transform_cache_size_must_be_positive() -> None:
+    with TestRunner(JoltTransformJSON, {"jolt-transform": SORT, "Transform Cache Size": "0"}) as r:
+        r.assert_invalid("Transform Cache Size")
