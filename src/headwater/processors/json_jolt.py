@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -65,8 +66,9 @@ def compile_spec(dsl: str, text: str | None) -> _Compiled:
         return _Compiled(pyjolt.Sort())
     if not (text or "").strip():
         raise ValueError(f"{dsl} needs a Jolt Specification")
+    text = _spec_text(text or "")
     try:
-        spec: Any = orjson.loads(text or "")
+        spec: Any = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         raise ValueError(f"the Jolt Specification is not JSON: {exc}") from None
     try:
@@ -77,6 +79,20 @@ def compile_spec(dsl: str, text: str | None) -> _Compiled:
         return _Compiled(_TRANSFORMS[dsl](spec))
     except (pyjolt.PyJoltError, TypeError, KeyError, AttributeError) as exc:
         raise ValueError(f"the Jolt Specification is not valid for {dsl}: {exc}") from None
+
+
+def _spec_text(text: str) -> str:
+    """The spec itself, or the contents of the file it names (NiFi takes either)."""
+    stripped = text.strip()
+    if stripped[:1] in ("[", "{") or "\n" in stripped:
+        return text
+    path = Path(stripped).expanduser()
+    if not path.is_file():
+        raise ValueError(f"the Jolt Specification is neither JSON nor a file: {stripped!r}")
+    try:
+        return path.read_text()
+    except (OSError, UnicodeError) as exc:
+        raise ValueError(f"the Jolt Specification file {path} cannot be read: {exc}") from exc
 
 
 class JoltTransformJSON(Processor):
@@ -101,7 +117,7 @@ class JoltTransformJSON(Processor):
     )
     spec = Property(
         "jolt-spec",
-        "The Jolt specification (not needed for sort)",
+        "The Jolt specification, or the path of a file holding it (not needed for sort)",
         display_name="Jolt Specification",
         expression=True,
     )

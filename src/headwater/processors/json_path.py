@@ -8,6 +8,7 @@ their text, anything else as JSON, null as the Null Value Representation.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -37,7 +38,7 @@ class JsonPath:
 
     def __init__(self, text: str) -> None:
         try:
-            self.expression = parse_jsonpath(text)
+            self.expression = _parse(text)
         except Exception as exc:  # the parser raises several unrelated types
             raise ValueError(f"not a JsonPath expression {text!r}: {exc}") from None
         self.text = text
@@ -48,6 +49,12 @@ class JsonPath:
         if not self.definite:
             return values
         return values[0] if values else NOT_FOUND
+
+
+@functools.lru_cache(maxsize=256)
+def _parse(text: str) -> Any:
+    """jsonpath-ng's parser is slow (a PLY grammar); a flow reuses few paths."""
+    return parse_jsonpath(text)
 
 
 def _definite(node: Any) -> bool:

@@ -96,3 +96,12 @@ def test_malformed_content_goes_to_failure_with_reason() -> None:
 def test_transform_cache_size_must_be_positive() -> None:
     with TestRunner(JoltTransformJSON, {"jolt-transform": SORT, "Transform Cache Size": "0"}) as r:
         r.assert_invalid("Transform Cache Size")
+
+
+def test_spec_may_be_the_path_of_a_file() -> None:
+    path = str(SEED / "jolt_cleanup_jobstatus.json")
+    seed("jolt_cleanup_jobstatus.json")
+    out = jolt('{"a.b": 1, "environment": {}}', {"jolt-spec": path})
+    assert json.loads(out.content) == {"a_b": 1}
+    with TestRunner(JoltTransformJSON, {"jolt-spec": "/nowhere/spec.json"}) as runner:
+        runner.assert_invalid("jolt-spec")
