@@ -6,7 +6,8 @@ import pyarrow as pa
 import pytest
 
 from headwater.services.records import RecordError
-from headwater.services.records.schema import coerce_records, conform, parse_avro_schema, to_avro
+from headwater.services.records.coerce import coerce_records, conform
+from headwater.services.records.schema import parse_avro_schema, to_avro
 
 NESTED = json.dumps(
     {

@@ -20,6 +20,7 @@ from headwater.context import ServiceContext
 from headwater.errors import Problem
 from headwater.processor import Property
 from headwater.services.records.api import RecordError, RecordReaderFactory, RecordSetWriterFactory
+from headwater.services.records.coerce import conform, table_from_rows
 from headwater.services.records.registry import (
     EMBEDDED,
     INHERIT,
@@ -30,13 +31,7 @@ from headwater.services.records.registry import (
     strategy_problems,
     strategy_property,
 )
-from headwater.services.records.schema import (
-    RecordSchema,
-    conform,
-    from_avro,
-    table_from_rows,
-    to_avro,
-)
+from headwater.services.records.schema import RecordSchema, from_avro, to_avro
 
 
 class AvroReader(RecordReaderFactory):

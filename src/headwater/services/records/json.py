@@ -18,6 +18,7 @@ from headwater.context import ServiceContext
 from headwater.errors import Problem
 from headwater.processor import Property
 from headwater.services.records.api import RecordError, RecordReaderFactory, RecordSetWriterFactory
+from headwater.services.records.coerce import coerce_records, conform, table_from_rows
 from headwater.services.records.registry import (
     INFER,
     INHERIT,
@@ -28,7 +29,7 @@ from headwater.services.records.registry import (
     strategy_problems,
     strategy_property,
 )
-from headwater.services.records.schema import coerce_records, conform, table_from_rows, to_avro
+from headwater.services.records.schema import to_avro
 from headwater.units import parse_bool
 
 

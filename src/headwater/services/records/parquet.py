@@ -17,6 +17,7 @@ from headwater.context import ServiceContext
 from headwater.errors import Problem
 from headwater.processor import Property
 from headwater.services.records.api import RecordError, RecordReaderFactory, RecordSetWriterFactory
+from headwater.services.records.coerce import conform
 from headwater.services.records.registry import (
     INHERIT,
     SCHEMA_NAME,
@@ -26,7 +27,6 @@ from headwater.services.records.registry import (
     strategy_problems,
     strategy_property,
 )
-from headwater.services.records.schema import conform
 from headwater.units import parse_data_size
 
 _CODECS = ("UNCOMPRESSED", "SNAPPY", "GZIP", "BROTLI", "LZ4", "ZSTD")
