@@ -212,3 +212,13 @@ def test_parquet_writer_honours_row_group_size() -> None:
     table = pa.table({"n": list(range(10_000))})
     writer = enable(ParquetRecordSetWriter, {"row-group-size": "8 KB"})
     assert pq.ParquetFile(io.BytesIO(writer.write(table, {}))).num_row_groups > 1
+
+
+def test_registry_checks_field_names_unless_told_not_to() -> None:
+    schema = json.dumps(
+        {"type": "record", "name": "r", "fields": [{"name": "bme680-tempc", "type": "double"}]}
+    )
+    with pytest.raises(ConfigurationError, match=r"\['bme680-tempc'\] are not valid Avro names"):
+        enable(AvroSchemaRegistry, {"r": schema})
+    relaxed = enable(AvroSchemaRegistry, {"r": schema, "avro-reg-validated-field-names": "false"})
+    assert relaxed.names == ["r"]

@@ -9,6 +9,7 @@ FlowFile's ``schema.name`` attribute), or taken from ``schema-text`` (by default
 
 from __future__ import annotations
 
+import re
 from collections import ChainMap
 from collections.abc import Mapping
 from typing import Any, cast
@@ -48,10 +49,16 @@ class AvroSchemaRegistry(ControllerService):
     @classmethod
     def custom_validate(cls, values: Mapping[str, str]) -> list[Problem]:
         problems = []
+        check_names = values.get(cls.validate_names.name, "true").strip().lower() == "true"
         for name, text in values.items():
             if cls.property_named(name) is None:
                 try:
-                    parse_avro_schema(text, name)
+                    schema = parse_avro_schema(text, name)
+                    bad = _invalid_names(schema.avro) if check_names else []
+                    if bad:
+                        raise ValueError(
+                            f"field names {bad} are not valid Avro names ([A-Za-z_][A-Za-z0-9_]*)"
+                        )
                 except ValueError as exc:
                     problems.append(Problem(f"properties.{name}", str(exc)))
         return problems
@@ -73,6 +80,25 @@ class AvroSchemaRegistry(ControllerService):
     @property
     def names(self) -> list[str]:
         return sorted(self._schemas)
+
+
+_AVRO_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _invalid_names(avro: Any) -> list[str]:
+    """Field names anywhere in the schema that Avro's name rules refuse."""
+    if isinstance(avro, list):
+        return [bad for item in avro for bad in _invalid_names(item)]
+    if not isinstance(avro, dict):
+        return []
+    bad = [f["name"] for f in avro.get("fields", []) if not _AVRO_NAME.fullmatch(f["name"])]
+    for part in [
+        *(f["type"] for f in avro.get("fields", [])),
+        avro.get("items"),
+        avro.get("values"),
+    ]:
+        bad.extend(_invalid_names(part))
+    return bad
 
 
 def strategy_property(default: str, *extra: str, infer: bool = True) -> Property[str]:
