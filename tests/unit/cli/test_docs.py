@@ -4,7 +4,7 @@ import pytest
 
 from headwater.cli import main
 from headwater.cli.docs import reference
-from headwater.processor import PROCESSOR_TYPES, load_extensions
+from headwater.processor import PROCESSOR_TYPES, SERVICE_TYPES, load_extensions
 
 DOCS = Path(__file__).parents[3] / "docs" / "processors.md"
 
@@ -19,7 +19,8 @@ def test_reference_lists_each_property_and_relationship() -> None:
 
 def test_committed_reference_is_current() -> None:
     load_extensions()
-    builtin = sorted(n for n, c in PROCESSOR_TYPES.items() if c.__module__.startswith("headwater."))
+    known = {**PROCESSOR_TYPES, **SERVICE_TYPES}
+    builtin = sorted(n for n, c in known.items() if c.__module__.startswith("headwater."))
     assert DOCS.read_text() == reference(builtin), "run: headwater docs > docs/processors.md"
 
 
