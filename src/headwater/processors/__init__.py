@@ -14,6 +14,7 @@ from headwater.processors import (
     json_jolt,
     json_path,
     logging,
+    merge,
     routing,
     text,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "json_jolt",
     "json_path",
     "logging",
+    "merge",
     "routing",
     "text",
 ]
