@@ -15,6 +15,7 @@ from headwater.processors import (
     json_path,
     logging,
     merge,
+    merge_record,
     routing,
     text,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "json_path",
     "logging",
     "merge",
+    "merge_record",
     "routing",
     "text",
 ]

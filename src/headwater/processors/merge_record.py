@@ -1,0 +1,109 @@
+"""MergeRecord: the records of many FlowFiles into one, written once.
+
+Bins are packed as MergeContent packs them (``merge.py``), counting records rather
+than FlowFiles. Each FlowFile is read into an Arrow table with the record reader; the
+tables of a bin are concatenated (schemas promoted, so a field one input lacks is
+null, and an int widens to a double) and written once with the record writer.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa  # type: ignore[import-untyped]
+
+from headwater.context import ProcessContext
+from headwater.engine.session import ProcessSession
+from headwater.flowfile import FlowFile
+from headwater.processor import Property
+from headwater.processors.merge import BIN_PACKING, TAKE_LIMIT, AbstractMerge, bin_limits
+from headwater.services.records import RecordError, RecordReaderFactory, RecordSetWriterFactory
+
+
+def _shared(parents: list[FlowFile]) -> dict[str, str]:
+    shared = dict(parents[0].attributes)
+    for other in parents[1:]:
+        shared = {k: v for k, v in shared.items() if other.attributes.get(k) == v}
+    shared.pop("uuid", None)
+    return shared
+
+
+class MergeRecord(AbstractMerge):
+    """Merges the records of many FlowFiles into one FlowFile, in bins by correlation
+    attribute, record count, size and age; a FlowFile that cannot be read goes to
+    ``failure`` with ``record.error.message``."""
+
+    tags = ("merge", "record", "content", "bin", "arrow")
+
+    reader = Property[RecordReaderFactory](
+        "record-reader",
+        "Reads the records of each incoming FlowFile",
+        display_name="Record Reader",
+        required=True,
+        service=RecordReaderFactory,
+    )
+    writer = Property[RecordSetWriterFactory](
+        "record-writer",
+        "Writes the merged records",
+        display_name="Record Writer",
+        required=True,
+        service=RecordSetWriterFactory,
+    )
+    merge_strategy = Property(
+        "merge-strategy",
+        "How FlowFiles are put into bins (Defragment is not supported yet)",
+        display_name="Merge Strategy",
+        default=BIN_PACKING,
+        required=True,
+        allowed=(BIN_PACKING,),
+    )
+    correlation = Property(
+        "correlation-attribute-name",
+        "FlowFiles with different values of this attribute are never merged together",
+        display_name="Correlation Attribute Name",
+    )
+    min_entries, max_entries, min_size, max_size, max_age, max_bins = bin_limits(
+        ("min-records", "max-records", "min-bin-size", "max-bin-size", "max-bin-age",
+         "max.bin.count"),
+        "10",
+    )  # fmt: skip
+
+    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        limits = self.limits(context)
+        taken = session.get_batch(min(limits.max_entries * limits.max_bins, TAKE_LIMIT))
+        if not taken:
+            return
+        reader, writer = context[self.reader], context[self.writer]
+        tables: dict[str, pa.Table] = {}
+        readable: list[FlowFile] = []
+        for ff in taken:
+            try:
+                tables[ff.uuid] = reader.read(session.read(ff), ff.attributes)
+            except RecordError as exc:
+                self._fail(context, session, [ff], str(exc))
+                continue
+            readable.append(ff)
+        entries = {uuid: table.num_rows for uuid, table in tables.items()}
+        for ready in self.merge_bins(context, session, readable, lambda ff: entries[ff.uuid]):
+            parents = ready.flowfiles
+            shared = _shared(parents)
+            try:
+                table = pa.concat_tables(
+                    [tables[ff.uuid] for ff in parents], promote_options="permissive"
+                )
+                data = writer.write(table, shared)
+            except (RecordError, pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+                self._fail(context, session, parents, f"cannot merge the bin: {exc}")
+                continue
+            self.finish(context, session, ready, data, writer.attributes_for(table, shared))
+
+    def _fail(
+        self,
+        context: ProcessContext,
+        session: ProcessSession,
+        flowfiles: list[FlowFile],
+        reason: str,
+    ) -> None:
+        for ff in flowfiles:
+            context.logger.warning("routing %s to failure: %s", ff.uuid, reason)
+            session.transfer(
+                session.put_attribute(ff, "record.error.message", reason), self.FAILURE
+            )
