@@ -17,6 +17,8 @@ from headwater.processors import (
     merge,
     merge_record,
     routing,
+    storage_ftp,
+    storage_s3,
     text,
 )
 
@@ -37,5 +39,7 @@ __all__ = [
     "merge",
     "merge_record",
     "routing",
+    "storage_ftp",
+    "storage_s3",
     "text",
 ]

@@ -1,0 +1,187 @@
+"""PutFTP: upload each FlowFile to an FTP server, as a dot file renamed into place.
+
+The upload goes through :mod:`headwater.storage` (fsspec's FTP filesystem over ftplib).
+One connection is kept between triggers and dropped after any error, so the next
+trigger reconnects; an unreachable server sends the FlowFile to failure, penalized.
+The FlowFile leaves with ``ftp.remote.url`` so a later step (a model call) can fetch it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import posixpath
+import time
+
+from headwater.context import ProcessContext
+from headwater.engine.session import ProcessSession
+from headwater.errors import ProcessException
+from headwater.flowfile import FlowFile
+from headwater.processor import InputRequirement, Processor, Property, Relationship
+from headwater.storage import FAIL, IGNORE, REPLACE, Storage, StorageError, open_storage
+from headwater.units import parse_bool, parse_duration, parse_positive_int
+
+REMOTE_URL = "ftp.remote.url"
+_STRATEGIES = ("REPLACE", "IGNORE", "RENAME", "REJECT", "FAIL", "NONE")
+
+
+class PutFTP(Processor):
+    """Sends FlowFiles to an FTP server."""
+
+    tags = ("remote", "copy", "egress", "put", "ftp", "archive", "files")
+    input_requirement = InputRequirement.REQUIRED
+
+    SUCCESS = Relationship("success", "Files uploaded (or ignored as already there).")
+    FAILURE = Relationship("failure", "Files not uploaded (reason in error.message), penalized.")
+    REJECT = Relationship("reject", "Files already on the server under REJECT.")
+
+    hostname = Property("Hostname", "The FTP server's host name", required=True, expression=True)
+    port = Property("Port", "The FTP server's port", default="21", required=True, expression=True)
+    username = Property("Username", "User name on the server", required=True, expression=True)
+    password = Property("Password", "Password of the user", sensitive=True, expression=True)
+    remote_path = Property("Remote Path", "The directory to upload to", expression=True)
+    create_dir = Property(
+        "Create Directory",
+        "Create the remote directory when missing",
+        default="false",
+        required=True,
+        parse=parse_bool,
+    )
+    batch_size = Property(
+        "Batch Size", "FlowFiles sent per trigger", default="500", parse=parse_positive_int
+    )
+    timeout = Property(
+        "Connection Timeout",
+        "How long to wait for the server",
+        default="30 sec",
+        required=True,
+        parse=parse_duration,
+    )
+    conflict = Property(
+        "Conflict Resolution",
+        "What to do when a file of the same name is on the server; NONE overwrites",
+        default="NONE",
+        required=True,
+        allowed=_STRATEGIES,
+    )
+    dot_rename = Property(
+        "Dot Rename",
+        "Upload as .name and rename when complete, so readers never see a partial file",
+        default="true",
+        parse=parse_bool,
+    )
+    temporary = Property(
+        "Temporary Filename",
+        "Upload under this name and rename when complete (overrides Dot Rename)",
+        expression=True,
+    )
+
+    _storage: Storage | None = None
+    _server: tuple[str, int, str] | None = None
+
+    def on_stopped(self, context: ProcessContext) -> None:
+        self._disconnect()
+
+    def _disconnect(self) -> None:
+        if self._storage is not None:
+            with contextlib.suppress(Exception):  # the connection may already be gone
+                self._storage.fs.ftp.close()
+        self._storage, self._server = None, None
+
+    def _connect(self, context: ProcessContext, ff: FlowFile) -> Storage:
+        host = context.evaluate(self.hostname, ff)
+        port_text = context.evaluate(self.port, ff)
+        if not port_text.isdigit():
+            raise ProcessException(f"Port must be a whole number, got {port_text!r}")
+        user = context.evaluate(self.username, ff)
+        server = (host, int(port_text), user)
+        if self._storage is None or self._server != server:
+            self._disconnect()
+            password = context.evaluate(self.password, ff) if context.is_set(self.password) else ""
+            self._storage, _ = open_storage(
+                f"ftp://{host}:{server[1]}",
+                username=user,
+                password=password,
+                timeout=context[self.timeout],
+                skip_instance_cache=True,
+            )
+            self._server = server
+        return self._storage
+
+    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        for ff in session.get_batch(context[self.batch_size]):
+            started = time.monotonic()
+            try:
+                storage = self._connect(context, ff)
+                url, written = self._put(context, session, storage, ff)
+            except ProcessException as exc:
+                if isinstance(exc, _Rejected):
+                    session.transfer(
+                        session.put_attribute(ff, "error.message", str(exc)), self.REJECT
+                    )
+                    continue
+                if isinstance(exc, StorageError):
+                    self._disconnect()
+                reason = str(exc)
+                context.logger.warning("routing %s to failure: %s", ff.uuid, reason)
+                ff = session.put_attribute(ff, "error.message", reason)
+                session.transfer(session.penalize(ff), self.FAILURE)
+                continue
+            ff = session.put_attribute(ff, REMOTE_URL, url)
+            if written:
+                millis = int((time.monotonic() - started) * 1000)
+                session.provenance.send(ff, url, millis=millis)
+            session.transfer(ff, self.SUCCESS)
+
+    def _put(
+        self, context: ProcessContext, session: ProcessSession, storage: Storage, ff: FlowFile
+    ) -> tuple[str, bool]:
+        name = ff.filename
+        if not name or name in (".", "..") or "/" in name:
+            raise ProcessException(f"filename {name!r} is not a plain file name")
+        directory = (
+            context.evaluate(self.remote_path, ff) if context.is_set(self.remote_path) else ""
+        )
+        directory = "/" + directory.strip("/") if directory.strip("/") else "/"
+        path = posixpath.join(directory, name)
+        strategy = context[self.conflict]
+        conflict = {"IGNORE": IGNORE, "FAIL": FAIL, "REJECT": FAIL}.get(strategy, REPLACE)
+        if strategy == "RENAME":
+            path = self._free_name(storage, directory, name)
+        elif strategy == "REJECT" and _exists(storage, path):
+            raise _Rejected(f"{storage.url(path)} already exists (conflict resolution REJECT)")
+        temporary = context.evaluate(self.temporary, ff) if context.is_set(self.temporary) else None
+        dot = context.get(self.dot_rename)
+        atomic = bool(temporary) or dot is None or dot
+        with session.open_read(ff) as stream:
+            result = storage.put(
+                path,
+                stream,
+                conflict,
+                create_dirs=context[self.create_dir],
+                temporary=temporary or f".{posixpath.basename(path)}",
+                atomic=atomic,
+            )
+        return result.url, result.written
+
+    @staticmethod
+    def _free_name(storage: Storage, directory: str, name: str) -> str:
+        """NiFi's RENAME: ``name``, else ``1.name``, ``2.name``... the first one free."""
+        path = posixpath.join(directory, name)
+        attempt = 0
+        while _exists(storage, path):
+            attempt += 1
+            if attempt > 99:
+                raise StorageError(f"no free name for {name} in {storage.url(directory)}")
+            path = posixpath.join(directory, f"{attempt}.{name}")
+        return path
+
+
+class _Rejected(ProcessException):
+    """The target exists and Conflict Resolution is REJECT."""
+
+
+def _exists(storage: Storage, path: str) -> bool:
+    try:
+        return bool(storage.fs.exists(path))
+    except Exception as exc:
+        raise StorageError(f"checking {storage.url(path)} failed: {exc}") from exc

@@ -1,0 +1,185 @@
+"""Write a stream to ``file://``, ``s3://``, ``ftp://`` or ``hdfs://`` through fsspec.
+
+Every put goes to a hidden temporary name (``.name.<token>``) beside the target and is
+then renamed into place where the filesystem can rename (file, ftp, hdfs), so a reader
+never sees a partial file. S3 has no rename, but a PUT only becomes visible once
+complete, so objects are written directly. Conflicts: ``replace`` overwrites, ``ignore``
+leaves the existing file and reports nothing written, ``fail`` raises. On remote
+filesystems the existence check and the rename are two steps, so two writers of the same
+name racing under ``fail`` may both succeed; PutFile's local hard-link trick has no
+remote equivalent.
+
+``hdfs://`` goes through fsspec's ``ArrowFSWrapper`` over pyarrow's HadoopFileSystem
+(libhdfs and a JVM). No HDFS can run on this machine, so that path is code only and
+untested here; it shares every line after ``_filesystem`` with file and s3.
+
+Every lower-level error (OSError, botocore, ftplib) leaves as one :class:`StorageError`
+naming the operation and the URL, so a processor routes the FlowFile to failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ftplib
+import posixpath
+import shutil
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit
+
+import fsspec  # type: ignore[import-untyped]
+
+from headwater.errors import ProcessException
+
+REPLACE, IGNORE, FAIL = "replace", "ignore", "fail"
+CONFLICTS = (REPLACE, IGNORE, FAIL)
+_RENAMES = frozenset({"file", "ftp", "hdfs"})
+_CHUNK = 1 << 20
+
+
+class StorageError(ProcessException):
+    """A put or fetch that failed: what was attempted, where, and why."""
+
+
+@dataclass(frozen=True)
+class PutResult:
+    """Where a put landed and whether anything was written (False: ignored)."""
+
+    url: str
+    written: bool
+    details: Mapping[str, Any]
+
+
+class Storage:
+    """One filesystem reached by URL; ``options`` go to the fsspec implementation
+    (``endpoint_url``, ``key``, ``secret`` for s3; ``username``, ``password`` for ftp)."""
+
+    def __init__(self, scheme: str, fs: Any, prefix: str) -> None:
+        self.scheme = scheme
+        self.fs = fs
+        self._prefix = prefix  # put in front of a path to make a URL, e.g. ftp://host:21
+
+    def url(self, path: str) -> str:
+        return f"{self._prefix}{path}" if self._prefix else path
+
+    def put(
+        self,
+        path: str,
+        stream: BinaryIO,
+        conflict: str = FAIL,
+        *,
+        create_dirs: bool = True,
+        temporary: str | None = None,
+        atomic: bool = True,
+        write_options: Mapping[str, Any] | None = None,
+    ) -> PutResult:
+        """Copy ``stream`` to ``path``. ``temporary`` overrides the temporary name,
+        ``atomic=False`` writes in place, and ``write_options`` go to the filesystem's
+        ``open`` (``ContentType`` for s3)."""
+        options = dict(write_options or {})
+        if conflict not in CONFLICTS:
+            raise ValueError(f"conflict must be one of {', '.join(CONFLICTS)}, got {conflict!r}")
+        url = self.url(path)
+        action = "checking"
+        try:
+            if conflict != REPLACE and self.fs.exists(path):
+                if conflict == IGNORE:
+                    return PutResult(url, False, {})
+                raise StorageError(f"{url} already exists (conflict resolution {conflict})")
+            parent = posixpath.dirname(path.rstrip("/"))
+            if parent and self.scheme != "s3" and not self.fs.exists(parent):
+                if not create_dirs:
+                    raise StorageError(f"directory {self.url(parent)} does not exist")
+                action = "creating the directory for"
+                self.fs.makedirs(parent, exist_ok=True)
+            action = "writing"
+            if self.scheme not in _RENAMES or not atomic:
+                self._copy(stream, path, options)
+            else:
+                name = posixpath.basename(path)
+                temp = posixpath.join(parent, temporary or f".{name}.{uuid.uuid4().hex[:12]}")
+                self._copy(stream, temp, options)
+                action = "renaming into place"
+                try:
+                    if conflict == REPLACE and self.scheme == "ftp" and self.fs.exists(path):
+                        self.fs.rm_file(path)  # not every FTP server renames over a file
+                    self.fs.mv(temp, path)
+                except BaseException:
+                    self._discard(temp)
+                    raise
+            action = "describing"
+            return PutResult(url, True, self._info(path))
+        except StorageError:
+            raise
+        except (OSError, ftplib.Error, EOFError) as exc:
+            raise StorageError(f"{action} {url} failed: {_reason(exc)}") from exc
+        except Exception as exc:  # botocore and aiohttp errors have no common base
+            raise StorageError(f"{action} {url} failed: {_reason(exc)}") from exc
+
+    def _copy(self, stream: BinaryIO, path: str, options: Mapping[str, Any]) -> None:
+        with self.fs.open(path, "wb", **options) as out:
+            shutil.copyfileobj(stream, out, _CHUNK)
+
+    def _discard(self, path: str) -> None:
+        with contextlib.suppress(Exception):  # best effort; the original error matters
+            self.fs.rm_file(path)
+
+    def _info(self, path: str) -> Mapping[str, Any]:
+        if self.scheme != "s3":
+            return {}
+        try:
+            info: Mapping[str, Any] = self.fs.info(path)
+        except Exception:  # written; details are a bonus
+            return {}
+        return info
+
+    def fetch(self, path: str) -> bytes:
+        """The whole content at ``path``."""
+        url = self.url(path)
+        try:
+            with self.fs.open(path, "rb") as source:
+                data: bytes = source.read()
+        except FileNotFoundError as exc:
+            raise StorageError(f"{url} does not exist") from exc
+        except Exception as exc:
+            raise StorageError(f"reading {url} failed: {_reason(exc)}") from exc
+        return data
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) < 300 else text[:297] + "..."
+
+
+def open_storage(url: str, **options: Any) -> tuple[Storage, str]:
+    """The storage for ``url`` and the path within it, e.g. ``s3://bucket/a/b`` gives
+    the s3 storage and ``bucket/a/b``; a bare path means ``file://``."""
+    parts = urlsplit(url)
+    scheme = parts.scheme or "file"
+    try:
+        if scheme == "file":
+            fs = fsspec.filesystem("file", **options)
+            return Storage("file", fs, "file://"), parts.path
+        if scheme == "s3":
+            fs = fsspec.filesystem("s3", **options)
+            return Storage("s3", fs, "s3://"), f"{parts.netloc}{parts.path}"
+        if scheme == "ftp":
+            port = parts.port or 21
+            host = parts.hostname or ""
+            fs = fsspec.filesystem("ftp", host=host, port=port, **options)
+            return Storage("ftp", fs, f"ftp://{host}:{port}"), parts.path or "/"
+        if scheme == "hdfs":
+            from fsspec.implementations.arrow import ArrowFSWrapper  # type: ignore[import-untyped]
+            from pyarrow import fs as pafs  # type: ignore[import-untyped]
+
+            hadoop = pafs.HadoopFileSystem(parts.hostname or "default", parts.port or 8020)
+            return Storage("hdfs", ArrowFSWrapper(hadoop), f"hdfs://{parts.netloc}"), parts.path
+    except StorageError:
+        raise
+    except Exception as exc:
+        raise StorageError(
+            f"connecting to {scheme}://{parts.netloc} failed: {_reason(exc)}"
+        ) from exc
+    raise StorageError(f"unsupported storage scheme {scheme!r} in {url!r} (file, s3, ftp, hdfs)")
