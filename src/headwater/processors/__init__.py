@@ -15,13 +15,9 @@ from headwater.processors import (
     json_path,
     logging,
     merge,
+    merge_content,
     merge_record,
-    records,
-    records_partition,
-    records_query,
     routing,
-    storage_ftp,
-    storage_s3,
     text,
 )
 
@@ -40,12 +36,8 @@ __all__ = [
     "json_path",
     "logging",
     "merge",
+    "merge_content",
     "merge_record",
-    "records",
-    "records_partition",
-    "records_query",
     "routing",
-    "storage_ftp",
-    "storage_s3",
     "text",
 ]

@@ -1,17 +1,20 @@
-"""Bin-packing for MergeContent and MergeRecord, and MergeContent itself.
+"""Bin-packing for MergeContent and MergeRecord, and what the two share.
 
 NiFi's merge processors hold bins in memory across sessions. Here a FlowFile taken in
 a session must leave it, so each trigger takes up to ``max entries x max bins``
 FlowFiles, packs them into bins by correlation key in queue order, merges the bins that
 are ready, and transfers the rest back to their queue (``session.transfer(ff)``), which
-keeps them, durable and in order, for the next trigger. A bin is ready when it reaches
-the maximum entries or size, meets both minimums, is older than the max bin age, or is
-the oldest of more waiting bins than the maximum number of bins.
+keeps them durable, in their order among themselves, for the next trigger (FlowFiles
+that arrive during the trigger queue ahead of them: bin-packing, as in NiFi, does not
+promise an order across FlowFiles). A bin is ready when it reaches the maximum entries
+or size, meets both minimums, is older than the max bin age, or is the oldest of more
+waiting bins than the maximum number of bins.
 
 Returning a FlowFile resets its ``queued_at``, so the processor remembers when it
 first saw each waiting FlowFile (its ``queued_at`` then); a bin's age is that of its
 oldest member. After a restart the memory is empty and ages start again from the
-queue times, which can only delay a merge, never lose data.
+queue times, which can only delay a merge, never lose data. The memory assumes one
+concurrent task; with more, ages may restart, which again only delays.
 """
 
 from __future__ import annotations
@@ -34,8 +37,6 @@ MAX_ENTRIES = "MAX_ENTRIES_THRESHOLD_REACHED"
 MAX_BYTES = "MAX_BYTES_THRESHOLD_REACHED"
 MIN_THRESHOLDS = "MIN_THRESHOLDS_REACHED"
 TIMEOUT = "TIMEOUT"
-NO_DELIMITERS = "Do Not Use Delimiters"
-TEXT_DELIMITERS = "Text"
 TAKE_LIMIT = 100_000
 """At most this many FlowFiles are taken in one trigger."""
 BINS_FULL = "BIN_MANAGER_FULL"
@@ -274,78 +275,3 @@ def bin_limits(
             parse=positive_int,
         ),
     )
-
-
-class MergeContent(AbstractMerge):
-    """Merges the content of many FlowFiles into one, in bins by correlation attribute,
-    entries, size and age; the inputs go to ``original`` and the merge is a JOIN."""
-
-    tags = ("merge", "content", "concatenation", "bin")
-
-    merge_strategy = Property(
-        "Merge Strategy",
-        "How FlowFiles are put into bins (Defragment is not supported yet)",
-        default=BIN_PACKING,
-        required=True,
-        allowed=(BIN_PACKING,),
-    )
-    merge_format = Property(
-        "Merge Format",
-        "How contents are combined",
-        default="Binary Concatenation",
-        required=True,
-        allowed=("Binary Concatenation",),
-    )
-    correlation = Property(
-        "Correlation Attribute Name",
-        "FlowFiles with different values of this attribute are never merged together",
-    )
-    min_entries, max_entries, min_size, max_size, max_age, max_bins = bin_limits(
-        (
-            "Minimum Number of Entries",
-            "Maximum Number of Entries",
-            "Minimum Group Size",
-            "Maximum Group Size",
-            "Max Bin Age",
-            "Maximum number of Bins",
-        ),
-        "5",
-    )
-    delimiter_strategy = Property(
-        "Delimiter Strategy",
-        "Whether Header, Footer and Demarcator are used, given as text",
-        default=NO_DELIMITERS,
-        required=True,
-        allowed=(NO_DELIMITERS, TEXT_DELIMITERS),
-    )
-    header = Property("Header File", "Text written first", display_name="Header")
-    footer = Property("Footer File", "Text written last", display_name="Footer")
-    demarcator = Property(
-        "Demarcator File", "Text written between contents", display_name="Demarcator"
-    )
-
-    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
-        limits = self.limits(context)
-        taken = session.get_batch(min(limits.max_entries * limits.max_bins, TAKE_LIMIT))
-        if not taken:
-            return
-        text = context[self.delimiter_strategy] == TEXT_DELIMITERS
-
-        def part(prop: Property[str]) -> bytes:
-            value = context.get(prop) if text else None
-            return value.encode() if value else b""
-
-        header, footer, demarcator = part(self.header), part(self.footer), part(self.demarcator)
-        for ready in self.merge_bins(context, session, taken, lambda ff: 1):
-
-            def concatenate(out: BinaryIO, flowfiles: list[FlowFile] = ready.flowfiles) -> None:
-                out.write(header)
-                for index, ff in enumerate(flowfiles):
-                    if index:
-                        out.write(demarcator)
-                    with session.open_read(ff) as stream:
-                        while chunk := stream.read(1 << 20):
-                            out.write(chunk)
-                out.write(footer)
-
-            self.finish(context, session, ready, concatenate, {})

@@ -3,7 +3,7 @@
 import time
 
 from headwater.flowfile import now_millis
-from headwater.processors.merge import MergeContent
+from headwater.processors.merge_content import MergeContent
 from headwater.testing import TestRunner
 
 
@@ -136,5 +136,52 @@ def test_join_event_names_every_parent() -> None:
 
 
 def test_configuration_is_checked() -> None:
-    with merge(**{"Minimum Number of Entries": "ten", "Merge Strategy": "Defragment"}) as runner:
+    with merge(**{"Minimum Number of Entries": "ten", "Merge Strategy": "Defrag"}) as runner:
         runner.assert_invalid("Minimum Number of Entries", "Merge Strategy")
+
+
+def fragment(runner: TestRunner, text: str, ident: str, index: int, count: int = 3) -> None:
+    runner.enqueue(
+        text,
+        **{
+            "fragment.identifier": ident,
+            "fragment.index": str(index),
+            "fragment.count": str(count),
+        },
+    )
+
+
+def test_defragment_merges_fragments_in_index_order_once_all_arrive() -> None:
+    with merge(**{"Merge Strategy": "Defragment"}) as runner:
+        fragment(runner, "c", "one", 2)
+        fragment(runner, "a", "one", 0)
+        fragment(runner, "y", "two", 1)
+        runner.run()
+        runner.assert_transferred(MergeContent.MERGED, 0)
+        assert runner.queue_size() == 3
+        fragment(runner, "b", "one", 1)
+        runner.run()
+        out = runner.transferred(MergeContent.MERGED)
+        assert [o.content for o in out] == [b"abc"]
+        assert out[0].attributes["fragment.identifier"] == "one"
+        runner.assert_transferred(MergeContent.ORIGINAL, 3)
+        assert runner.queue_size() == 1
+
+
+def test_defragment_fails_bins_that_are_too_old_or_inconsistent() -> None:
+    with merge(**{"Merge Strategy": "Defragment", "Max Bin Age": "5 mins"}) as runner:
+        old = runner.enqueue(
+            "x", **{"fragment.identifier": "old", "fragment.index": "0", "fragment.count": "2"}
+        )
+        old.queued_at = now_millis() - 6 * 60 * 1000
+        fragment(runner, "p", "bad", 0, count=2)
+        fragment(runner, "q", "bad", 0, count=2)  # the same index twice
+        runner.enqueue("z")  # no fragment attributes at all
+        runner.run()
+        failed = runner.transferred(MergeContent.FAILURE)
+        assert sorted(f.content for f in failed) == [b"p", b"q", b"x", b"z"]
+        reasons = {f.content: f.attributes["error.message"] for f in failed}
+        assert "Max Bin Age" in reasons[b"x"]
+        assert "fragment.identifier" in reasons[b"z"]
+        runner.assert_transferred(MergeContent.MERGED, 0)
+        assert runner.queue_size() == 0
