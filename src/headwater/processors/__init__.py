@@ -17,7 +17,12 @@ from headwater.processors import (
     merge,
     merge_content,
     merge_record,
+    records,
+    records_partition,
+    records_query,
     routing,
+    storage_ftp,
+    storage_s3,
     text,
 )
 
@@ -38,6 +43,11 @@ __all__ = [
     "merge",
     "merge_content",
     "merge_record",
+    "records",
+    "records_partition",
+    "records_query",
     "routing",
+    "storage_ftp",
+    "storage_s3",
     "text",
 ]
