@@ -26,7 +26,8 @@ class _Server:
         self.home = home
         authorizer = DummyAuthorizer()
         authorizer.add_user("camera", "secret", str(home), perm="elradfmwMT")
-        handler = type("Handler", (FTPHandler,), {"authorizer": authorizer})
+        settings = {"authorizer": authorizer, "auth_failed_timeout": 0.01}
+        handler = type("Handler", (FTPHandler,), settings)
         self.server = ThreadedFTPServer(("127.0.0.1", 0), handler)
         self.port: int = self.server.address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -37,31 +38,44 @@ class _Server:
         self.thread.join(5)
 
 
-@pytest.fixture
-def ftp(tmp_path: Path) -> Iterator[_Server]:
-    home = tmp_path / "ftp-home"
-    home.mkdir()
-    server = _Server(home)
+class _Site:
+    """One test's own directory on the shared server."""
+
+    def __init__(self, server: _Server, name: str) -> None:
+        self.port = server.port
+        self.root = f"/{name}"
+        self.home = server.home / name
+        self.home.mkdir()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Server]:
+    running = _Server(tmp_path_factory.mktemp("ftp-home"))
     try:
-        yield server
+        yield running
     finally:
-        server.stop()
+        running.stop()
 
 
-def _runner(server: _Server, **extra: str) -> TestRunner:
+@pytest.fixture
+def ftp(server: _Server, request: pytest.FixtureRequest) -> _Site:
+    return _Site(server, f"t{abs(hash(request.node.nodeid))}")
+
+
+def _runner(site: _Site, **extra: str) -> TestRunner:
     props = {
         "Hostname": "127.0.0.1",
-        "Port": str(server.port),
+        "Port": str(site.port),
         "Username": "camera",
         "Password": "secret",
-        "Remote Path": "/images/${camera}",
+        "Remote Path": site.root + "/images/${camera}",
         "Create Directory": "true",
         **extra,
     }
     return TestRunner(PutFTP, props)
 
 
-def test_jpeg_arrives_byte_for_byte_with_its_url(ftp: _Server) -> None:
+def test_jpeg_arrives_byte_for_byte_with_its_url(ftp: _Site) -> None:
     runner = _runner(ftp)
     runner.enqueue(JPEG, filename="cat.jpg", camera="porch")
     runner.run()
@@ -69,12 +83,12 @@ def test_jpeg_arrives_byte_for_byte_with_its_url(ftp: _Server) -> None:
     out = runner.transferred(PutFTP.SUCCESS)[0]
     assert (ftp.home / "images" / "porch" / "cat.jpg").read_bytes() == JPEG
     assert os.listdir(ftp.home / "images" / "porch") == ["cat.jpg"], "no dot file left"
-    url = f"ftp://127.0.0.1:{ftp.port}/images/porch/cat.jpg"
+    url = f"ftp://127.0.0.1:{ftp.port}{ftp.root}/images/porch/cat.jpg"
     assert out.attributes[REMOTE_URL] == url
     assert [e.transit_uri for e in runner.provenance_events() if e.event_type == "SEND"] == [url]
 
 
-def _existing(ftp: _Server) -> Path:
+def _existing(ftp: _Site) -> Path:
     target = ftp.home / "images" / "porch" / "cat.jpg"
     target.parent.mkdir(parents=True)
     target.write_bytes(b"old")
@@ -90,10 +104,9 @@ def _existing(ftp: _Server) -> Path:
         ("FAIL", "failure", b"old"),
         ("REJECT", "reject", b"old"),
     ],
+    ids=["REPLACE", "NONE", "IGNORE", "FAIL", "REJECT"],
 )
-def test_conflict_resolution(
-    ftp: _Server, strategy: str, relationship: str, expected: bytes
-) -> None:
+def test_conflict_resolution(ftp: _Site, strategy: str, relationship: str, expected: bytes) -> None:
     target = _existing(ftp)
     runner = _runner(ftp, **{"Conflict Resolution": strategy})
     runner.enqueue(JPEG, filename="cat.jpg", camera="porch")
@@ -105,7 +118,7 @@ def test_conflict_resolution(
     assert sent == (expected == JPEG)
 
 
-def test_rename_picks_a_free_name(ftp: _Server) -> None:
+def test_rename_picks_a_free_name(ftp: _Site) -> None:
     target = _existing(ftp)
     runner = _runner(ftp, **{"Conflict Resolution": "RENAME"})
     runner.enqueue(JPEG, filename="cat.jpg", camera="porch")
@@ -116,7 +129,7 @@ def test_rename_picks_a_free_name(ftp: _Server) -> None:
     assert out.attributes[REMOTE_URL].endswith("/images/porch/1.cat.jpg")
 
 
-def test_missing_directory_without_create_goes_to_failure(ftp: _Server) -> None:
+def test_missing_directory_without_create_goes_to_failure(ftp: _Site) -> None:
     runner = _runner(ftp, **{"Create Directory": "false"})
     runner.enqueue(JPEG, filename="cat.jpg", camera="porch")
     runner.run()
@@ -125,8 +138,8 @@ def test_missing_directory_without_create_goes_to_failure(ftp: _Server) -> None:
     assert out.penalized
 
 
-def test_without_dot_rename_writes_in_place(ftp: _Server) -> None:
-    runner = _runner(ftp, **{"Dot Rename": "false", "Remote Path": "/"})
+def test_without_dot_rename_writes_in_place(ftp: _Site) -> None:
+    runner = _runner(ftp, **{"Dot Rename": "false", "Remote Path": ftp.root})
     runner.enqueue(JPEG, filename="cat.jpg")
     runner.run()
     runner.assert_all_transferred(PutFTP.SUCCESS, count=1)
@@ -150,7 +163,7 @@ def test_unreachable_server_goes_to_failure_penalized() -> None:
     assert out.penalized
 
 
-def test_wrong_password_goes_to_failure(ftp: _Server) -> None:
+def test_wrong_password_goes_to_failure(ftp: _Site) -> None:
     runner = _runner(ftp, Password="wrong")
     runner.enqueue(JPEG, filename="cat.jpg", camera="porch")
     runner.run()
