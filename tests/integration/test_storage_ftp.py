@@ -13,7 +13,7 @@ from pyftpdlib.authorizers import DummyAuthorizer  # type: ignore[import-untyped
 from pyftpdlib.handlers import FTPHandler  # type: ignore[import-untyped]
 from pyftpdlib.servers import ThreadedFTPServer  # type: ignore[import-untyped]
 
-from headwater.processors.storage_ftp import REMOTE_URL, PutFTP
+from headwater.processors.storage_ftp import REMOTE_URL, FetchFTP, PutFTP
 from headwater.testing import TestRunner
 
 pytestmark = pytest.mark.integration
@@ -169,3 +169,51 @@ def test_wrong_password_goes_to_failure(ftp: _Site) -> None:
     runner.run()
     out = runner.transferred(PutFTP.FAILURE)[0]
     assert "530" in out.attributes["error.message"]
+
+
+def _fetcher(site: _Site, **extra: str) -> TestRunner:
+    props = {
+        "Hostname": "127.0.0.1",
+        "Port": str(site.port),
+        "Username": "camera",
+        "Password": "secret",
+        "Remote File": site.root + "/in/${filename}",
+        **extra,
+    }
+    return TestRunner(FetchFTP, props)
+
+
+def test_fetch_reads_the_file_and_moves_it(ftp: _Site) -> None:
+    (ftp.home / "in").mkdir()
+    (ftp.home / "in" / "cat.jpg").write_bytes(JPEG)
+    runner = _fetcher(
+        ftp,
+        **{"Completion Strategy": "Move File", "Move Destination Directory": ftp.root + "/done"},
+    )
+    runner.enqueue(b"", filename="cat.jpg")
+    runner.enqueue(b"", filename="missing.jpg")
+    runner.run()
+    out = runner.transferred(FetchFTP.SUCCESS)[0]
+    assert out.content == JPEG
+    assert out.attributes["ftp.remote.filename"] == f"{ftp.root}/in/cat.jpg"
+    assert out.attributes[REMOTE_URL] == f"ftp://127.0.0.1:{ftp.port}{ftp.root}/in/cat.jpg"
+    assert (ftp.home / "done" / "cat.jpg").read_bytes() == JPEG
+    assert not (ftp.home / "in" / "cat.jpg").exists()
+    missing = runner.transferred(FetchFTP.NOT_FOUND)[0]
+    assert "missing.jpg does not exist" in missing.attributes["error.message"]
+    assert runner.provenance_types().count("FETCH") == 1
+
+
+def test_fetch_from_unreachable_server_is_a_comms_failure() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    runner = TestRunner(
+        FetchFTP,
+        {"Hostname": "127.0.0.1", "Port": str(port), "Username": "u", "Remote File": "/x"},
+    )
+    runner.enqueue(b"keep", filename="x")
+    runner.run()
+    out = runner.transferred(FetchFTP.COMMS_FAILURE)[0]
+    assert out.content == b"keep"
+    assert out.penalized

@@ -6,7 +6,16 @@ from headwater.storage.filesystem import (
     REPLACE,
     Storage,
     StorageError,
+    StorageNotFound,
     open_storage,
 )
 
-__all__ = ["FAIL", "IGNORE", "REPLACE", "Storage", "StorageError", "open_storage"]
+__all__ = [
+    "FAIL",
+    "IGNORE",
+    "REPLACE",
+    "Storage",
+    "StorageError",
+    "StorageNotFound",
+    "open_storage",
+]

@@ -43,6 +43,10 @@ class StorageError(ProcessException):
     """A put or fetch that failed: what was attempted, where, and why."""
 
 
+class StorageNotFound(StorageError):
+    """The file or object to fetch is not there."""
+
+
 @dataclass(frozen=True)
 class PutResult:
     """Where a put landed and whether anything was written (False: ignored)."""
@@ -142,10 +146,20 @@ class Storage:
             with self.fs.open(path, "rb") as source:
                 data: bytes = source.read()
         except FileNotFoundError as exc:
-            raise StorageError(f"{url} does not exist") from exc
+            raise StorageNotFound(f"{url} does not exist") from exc
+        except ftplib.error_perm as exc:
+            if str(exc).startswith("550") and not self._exists_quietly(path):
+                raise StorageNotFound(f"{url} does not exist") from exc
+            raise StorageError(f"reading {url} failed: {_reason(exc)}") from exc
         except Exception as exc:
             raise StorageError(f"reading {url} failed: {_reason(exc)}") from exc
         return data
+
+    def _exists_quietly(self, path: str) -> bool:
+        try:
+            return bool(self.fs.exists(path))
+        except Exception:  # the fetch's own error is what gets reported
+            return True
 
 
 def _reason(exc: BaseException) -> str:
