@@ -14,6 +14,7 @@ from pyftpdlib.handlers import FTPHandler  # type: ignore[import-untyped]
 from pyftpdlib.servers import ThreadedFTPServer  # type: ignore[import-untyped]
 
 from headwater.processors.storage_ftp import REMOTE_URL, FetchFTP, PutFTP
+from headwater.processors.storage_ftp_list import ListFTP
 from headwater.testing import TestRunner
 
 pytestmark = pytest.mark.integration
@@ -217,3 +218,31 @@ def test_fetch_from_unreachable_server_is_a_comms_failure() -> None:
     out = runner.transferred(FetchFTP.COMMS_FAILURE)[0]
     assert out.content == b"keep"
     assert out.penalized
+
+
+def test_list_then_fetch_each_new_file_once(ftp: _Site) -> None:
+    (ftp.home / "cams" / "porch").mkdir(parents=True)
+    (ftp.home / "cams" / "porch" / "a.jpg").write_bytes(JPEG)
+    (ftp.home / "cams" / "b.txt").write_bytes(b"notes")
+    props = {
+        "Hostname": "127.0.0.1",
+        "Port": str(ftp.port),
+        "Username": "camera",
+        "Password": "secret",
+        "Remote Path": ftp.root + "/cams",
+        "Search Recursively": "true",
+        "File Filter Regex": r".*\.jpg",
+    }
+    lister = TestRunner(ListFTP, props)
+    lister.run(stop=False)
+    listed = lister.transferred(ListFTP.SUCCESS)
+    assert [f.attributes["filename"] for f in listed] == ["a.jpg"]
+    assert listed[0].attributes["path"] == f"{ftp.root}/cams/porch"
+    assert listed[0].attributes["file.size"] == str(len(JPEG))
+    lister.run()
+    assert len(lister.transferred(ListFTP.SUCCESS)) == 1, "listed once"
+
+    fetcher = _fetcher(ftp, **{"Remote File": "${path}/${filename}"})
+    fetcher.enqueue(b"", listed[0].attributes)
+    fetcher.run()
+    assert fetcher.transferred(FetchFTP.SUCCESS)[0].content == JPEG

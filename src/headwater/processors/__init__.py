@@ -22,6 +22,7 @@ from headwater.processors import (
     records_query,
     routing,
     storage_ftp,
+    storage_ftp_list,
     storage_s3,
     text,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "records_query",
     "routing",
     "storage_ftp",
+    "storage_ftp_list",
     "storage_s3",
     "text",
 ]

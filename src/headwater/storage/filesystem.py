@@ -88,6 +88,7 @@ class Storage:
         url = self.url(path)
         action = "checking"
         try:
+            self.fs.invalidate_cache()  # listings are cached; others may have written since
             if conflict != REPLACE and self.fs.exists(path):
                 if conflict == IGNORE:
                     return PutResult(url, False, {})
