@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 import time
@@ -13,6 +14,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from headwater.processors.storage_s3 import FetchS3Object, PutS3Object
+from headwater.storage import FAIL, IGNORE, REPLACE, StorageError, open_storage
 from headwater.testing import TestRunner
 
 pytestmark = pytest.mark.integration
@@ -114,3 +116,19 @@ def test_unreachable_endpoint_goes_to_failure_penalized() -> None:
 def test_bucket_and_key_are_required() -> None:
     runner = TestRunner(PutS3Object, {})
     runner.assert_invalid("Bucket")
+
+
+def test_storage_layer_conflicts_on_s3(endpoint: str, s3: Any) -> None:
+    storage, path = open_storage(
+        "s3://images/layer/x.bin",
+        endpoint_url=endpoint,
+        key="testing",
+        secret="testing",
+        skip_instance_cache=True,
+    )
+    assert storage.put(path, io.BytesIO(b"first"), FAIL).written
+    assert not storage.put(path, io.BytesIO(b"second"), IGNORE).written
+    with pytest.raises(StorageError, match=r"s3://images/layer/x.bin already exists"):
+        storage.put(path, io.BytesIO(b"third"), FAIL)
+    assert storage.put(path, io.BytesIO(b"fourth"), REPLACE).written
+    assert s3.get_object(Bucket="images", Key="layer/x.bin")["Body"].read() == b"fourth"
