@@ -17,40 +17,25 @@ import orjson
 import pyarrow as pa  # type: ignore[import-untyped]
 
 from headwater.context import ServiceContext
-from headwater.errors import Problem
 from headwater.processor import Property
 from headwater.services.records.api import RecordError, RecordReaderFactory, RecordSetWriterFactory
 from headwater.services.records.coerce import conform, table_from_rows
 from headwater.services.records.registry import (
     EMBEDDED,
     INHERIT,
-    SCHEMA_NAME,
-    SCHEMA_REGISTRY,
-    SCHEMA_TEXT,
-    SchemaAccess,
-    strategy_problems,
+    SchemaAccessing,
     strategy_property,
 )
 from headwater.services.records.schema import RecordSchema, from_avro, to_avro
 
 
-class AvroReader(RecordReaderFactory):
+class AvroReader(SchemaAccessing, RecordReaderFactory):
     """Reads Avro container files (schema embedded) or bare Avro records with a schema
     from the registry or the schema-text property."""
 
     tags = ("avro", "parse", "record", "row", "reader", "delimited", "comma", "separated", "values")
 
     strategy = strategy_property(EMBEDDED, EMBEDDED, infer=False)
-    registry = SCHEMA_REGISTRY
-    schema_name = SCHEMA_NAME
-    schema_text = SCHEMA_TEXT
-
-    @classmethod
-    def custom_validate(cls, values: Mapping[str, str]) -> list[Problem]:
-        return strategy_problems(values)
-
-    def on_enabled(self, context: ServiceContext) -> None:
-        self._access = SchemaAccess(context, self.strategy)
 
     def read(self, data: bytes, attributes: Mapping[str, str]) -> pa.Table:
         schema = self._access.schema(attributes)
@@ -98,7 +83,7 @@ def _codecs() -> tuple[str, ...]:
     return tuple(codecs)
 
 
-class AvroRecordSetWriter(RecordSetWriterFactory):
+class AvroRecordSetWriter(SchemaAccessing, RecordSetWriterFactory):
     """Writes records as an Avro container file with the schema embedded (by default),
     or as bare Avro records."""
 
@@ -106,9 +91,6 @@ class AvroRecordSetWriter(RecordSetWriterFactory):
     mime_type = "application/avro-binary"
 
     strategy = strategy_property(INHERIT, INHERIT, infer=False)
-    registry = SCHEMA_REGISTRY
-    schema_name = SCHEMA_NAME
-    schema_text = SCHEMA_TEXT
     write_strategy = Property(
         "Schema Write Strategy",
         "avro-embedded writes a container file; the others write bare records and say "
@@ -124,12 +106,8 @@ class AvroRecordSetWriter(RecordSetWriterFactory):
         allowed=_codecs(),
     )
 
-    @classmethod
-    def custom_validate(cls, values: Mapping[str, str]) -> list[Problem]:
-        return strategy_problems(values)
-
     def on_enabled(self, context: ServiceContext) -> None:
-        self._access = SchemaAccess(context, self.strategy)
+        super().on_enabled(context)
         self._write_strategy = context[self.write_strategy]
         codec = context[self.compression].lower()
         self._codec = "null" if codec == "none" else codec

@@ -22,11 +22,7 @@ from headwater.services.records.coerce import conform
 from headwater.services.records.registry import (
     INFER,
     INHERIT,
-    SCHEMA_NAME,
-    SCHEMA_REGISTRY,
-    SCHEMA_TEXT,
-    SchemaAccess,
-    strategy_problems,
+    SchemaAccessing,
     strategy_property,
 )
 from headwater.units import parse_bool
@@ -66,16 +62,13 @@ class _CsvOptions:
     )
 
 
-class CSVReader(RecordReaderFactory):
+class CSVReader(SchemaAccessing, RecordReaderFactory):
     """Parses comma-separated (or otherwise delimited) text into Arrow; the header line
     names the columns, or the schema does."""
 
     tags = ("csv", "parse", "record", "row", "reader", "delimited", "comma", "separated", "values")
 
     strategy = strategy_property(INFER)
-    registry = SCHEMA_REGISTRY
-    schema_name = SCHEMA_NAME
-    schema_text = SCHEMA_TEXT
     separator = _CsvOptions.separator
     quote = _CsvOptions.quote
     escape = _CsvOptions.escape
@@ -93,12 +86,8 @@ class CSVReader(RecordReaderFactory):
         "Trim Fields", "Whether spaces around fields are removed", default="true", parse=parse_bool
     )
 
-    @classmethod
-    def custom_validate(cls, values: Mapping[str, str]) -> list[Problem]:
-        return strategy_problems(values)
-
     def on_enabled(self, context: ServiceContext) -> None:
-        self._access = SchemaAccess(context, self.strategy)
+        super().on_enabled(context)
         self._parse = pcsv.ParseOptions(
             delimiter=context[self.separator],
             quote_char=context[self.quote],
@@ -152,16 +141,13 @@ def _trimmed(table: pa.Table) -> pa.Table:
     return table
 
 
-class CSVRecordSetWriter(RecordSetWriterFactory):
+class CSVRecordSetWriter(SchemaAccessing, RecordSetWriterFactory):
     """Writes records as comma-separated (or otherwise delimited) text with a header."""
 
     tags = ("csv", "result", "set", "recordset", "record", "writer", "serializer", "row", "tsv")
     mime_type = "text/csv"
 
     strategy = strategy_property(INHERIT, INHERIT, infer=False)
-    registry = SCHEMA_REGISTRY
-    schema_name = SCHEMA_NAME
-    schema_text = SCHEMA_TEXT
     separator = _CsvOptions.separator
     quote = _CsvOptions.quote
     null_string = _CsvOptions.null_string
@@ -181,13 +167,13 @@ class CSVRecordSetWriter(RecordSetWriterFactory):
 
     @classmethod
     def custom_validate(cls, values: Mapping[str, str]) -> list[Problem]:
-        problems = strategy_problems(values)
+        problems = super().custom_validate(values)
         if values.get("Quote Character", '"') != '"':
             problems.append(Problem("properties.Quote Character", 'only " is supported'))
         return problems
 
     def on_enabled(self, context: ServiceContext) -> None:
-        self._access = SchemaAccess(context, self.strategy)
+        super().on_enabled(context)
         quoting = {"ALL": "all_valid", "MINIMAL": "needed", "NONE": "none"}
         self._options = pcsv.WriteOptions(
             include_header=context[self.header],

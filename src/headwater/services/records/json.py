@@ -15,18 +15,13 @@ import orjson
 import pyarrow as pa  # type: ignore[import-untyped]
 
 from headwater.context import ServiceContext
-from headwater.errors import Problem
 from headwater.processor import Property
 from headwater.services.records.api import RecordError, RecordReaderFactory, RecordSetWriterFactory
 from headwater.services.records.coerce import coerce_records, conform, table_from_rows
 from headwater.services.records.registry import (
     INFER,
     INHERIT,
-    SCHEMA_NAME,
-    SCHEMA_REGISTRY,
-    SCHEMA_TEXT,
-    SchemaAccess,
-    strategy_problems,
+    SchemaAccessing,
     strategy_property,
 )
 from headwater.services.records.schema import to_avro
@@ -55,23 +50,13 @@ def parse_json_records(data: bytes) -> list[Any]:
     return records
 
 
-class JsonTreeReader(RecordReaderFactory):
+class JsonTreeReader(SchemaAccessing, RecordReaderFactory):
     """Parses JSON records (an array, one object, or one object per line) into Arrow,
     coercing values to the schema's types when a schema is given."""
 
     tags = ("json", "tree", "record", "reader", "parser")
 
     strategy = strategy_property(INFER)
-    registry = SCHEMA_REGISTRY
-    schema_name = SCHEMA_NAME
-    schema_text = SCHEMA_TEXT
-
-    @classmethod
-    def custom_validate(cls, values: Mapping[str, str]) -> list[Problem]:
-        return strategy_problems(values)
-
-    def on_enabled(self, context: ServiceContext) -> None:
-        self._access = SchemaAccess(context, self.strategy)
 
     def read(self, data: bytes, attributes: Mapping[str, str]) -> pa.Table:
         records = parse_json_records(data)
@@ -93,16 +78,13 @@ def _default(value: Any) -> Any:
 _SUPPRESS = ("never-suppress", "always-suppress", "suppress-missing")
 
 
-class JsonRecordSetWriter(RecordSetWriterFactory):
+class JsonRecordSetWriter(SchemaAccessing, RecordSetWriterFactory):
     """Writes records as a JSON array, or one JSON object per line."""
 
     tags = ("json", "resultset", "writer", "serialize", "record", "recordset", "row")
     mime_type = "application/json"
 
     strategy = strategy_property(INHERIT, INHERIT, infer=False)
-    registry = SCHEMA_REGISTRY
-    schema_name = SCHEMA_NAME
-    schema_text = SCHEMA_TEXT
     write_strategy = Property(
         "Schema Write Strategy",
         "Whether to tell downstream about the schema: no-schema, schema-name, "
@@ -131,12 +113,8 @@ class JsonRecordSetWriter(RecordSetWriterFactory):
         allowed=("output-array", "output-oneline"),
     )
 
-    @classmethod
-    def custom_validate(cls, values: Mapping[str, str]) -> list[Problem]:
-        return strategy_problems(values)
-
     def on_enabled(self, context: ServiceContext) -> None:
-        self._access = SchemaAccess(context, self.strategy)
+        super().on_enabled(context)
         self._write_strategy = context[self.write_strategy]
         self._pretty = context[self.pretty]
         self._suppress = context[self.suppress] != "never-suppress"

@@ -14,17 +14,12 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from headwater.context import ServiceContext
-from headwater.errors import Problem
 from headwater.processor import Property
 from headwater.services.records.api import RecordError, RecordReaderFactory, RecordSetWriterFactory
 from headwater.services.records.coerce import conform
 from headwater.services.records.registry import (
     INHERIT,
-    SCHEMA_NAME,
-    SCHEMA_REGISTRY,
-    SCHEMA_TEXT,
-    SchemaAccess,
-    strategy_problems,
+    SchemaAccessing,
     strategy_property,
 )
 from headwater.units import parse_data_size
@@ -44,16 +39,13 @@ class ParquetReader(RecordReaderFactory):
             raise RecordError(f"not readable as Parquet: {exc}") from None
 
 
-class ParquetRecordSetWriter(RecordSetWriterFactory):
+class ParquetRecordSetWriter(SchemaAccessing, RecordSetWriterFactory):
     """Writes records as one Parquet file."""
 
     tags = ("parquet", "result", "set", "writer", "serializer", "record", "recordset", "row")
     mime_type = "application/parquet"
 
     strategy = strategy_property(INHERIT, INHERIT, infer=False)
-    registry = SCHEMA_REGISTRY
-    schema_name = SCHEMA_NAME
-    schema_text = SCHEMA_TEXT
     compression = Property(
         "compression-type",
         "The codec of the file's pages",
@@ -68,12 +60,8 @@ class ParquetRecordSetWriter(RecordSetWriterFactory):
         parse=parse_data_size,
     )
 
-    @classmethod
-    def custom_validate(cls, values: Mapping[str, str]) -> list[Problem]:
-        return strategy_problems(values)
-
     def on_enabled(self, context: ServiceContext) -> None:
-        self._access = SchemaAccess(context, self.strategy)
+        super().on_enabled(context)
         codec = context[self.compression]
         self._codec = "none" if codec == "UNCOMPRESSED" else codec.lower()
         self._group_bytes = context.get(self.row_group_size) or 128 * 1024 * 1024

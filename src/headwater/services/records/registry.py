@@ -181,3 +181,22 @@ class SchemaAccess:
 
     def _lookup(self, attributes: Mapping[str, str]) -> Mapping[str, Any]:
         return ChainMap(dict(attributes), dict(self._variables)) if self._variables else attributes
+
+
+class SchemaAccessing:
+    """What every record reader and writer declares to find its schema: the registry,
+    the schema name and text, their validation, and the lookup built when enabled.
+    Mixed in before the reader or writer base; each class declares its ``strategy``."""
+
+    strategy: Property[str]
+    registry = SCHEMA_REGISTRY
+    schema_name = SCHEMA_NAME
+    schema_text = SCHEMA_TEXT
+    _access: SchemaAccess
+
+    @classmethod
+    def custom_validate(cls, values: Mapping[str, str]) -> list[Problem]:
+        return strategy_problems(values)
+
+    def on_enabled(self, context: ServiceContext) -> None:
+        self._access = SchemaAccess(context, self.strategy)
