@@ -8,6 +8,7 @@ records is one ``pyarrow.Table``, so processors work on columns, not one dict at
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 
 import pyarrow as pa  # type: ignore[import-untyped]
@@ -32,24 +33,24 @@ class RecordError(ProcessException):
         self.field = field
 
 
-class RecordReaderFactory(ControllerService):
+class RecordReaderFactory(ControllerService, ABC):
     """Reads the records of one FlowFile's content into an Arrow table."""
 
+    @abstractmethod
     def read(self, data: bytes, attributes: Mapping[str, str]) -> pa.Table:
         """All records in ``data``; ``attributes`` feed schema lookup (``schema.name``).
         Raises ``RecordError`` for content that does not parse or fit the schema."""
-        raise NotImplementedError(f"{type(self).__name__} must implement read")
 
 
-class RecordSetWriterFactory(ControllerService):
+class RecordSetWriterFactory(ControllerService, ABC):
     """Writes an Arrow table as the content of one FlowFile."""
 
     mime_type = "application/octet-stream"
 
+    @abstractmethod
     def write(self, table: pa.Table, attributes: Mapping[str, str]) -> bytes:
         """The records of ``table`` in this writer's format. Raises ``RecordError`` when
         a record does not fit the writer's schema."""
-        raise NotImplementedError(f"{type(self).__name__} must implement write")
 
     def attributes_for(self, table: pa.Table, attributes: Mapping[str, str]) -> dict[str, str]:
         """Attributes to set on the FlowFile written: ``mime.type``, ``record.count``
