@@ -4,7 +4,9 @@
 adds what a running processor needs (yield, state, component identity). Both compile
 every property once: a plain value is parsed at load time, a value with Expression
 Language is compiled and evaluated per FlowFile. Building a context validates every
-property and raises one ``ConfigurationError`` listing all problems.
+property and raises one ``ConfigurationError`` listing all problems. A component logs
+through ``context.logger``, whose warnings and errors also become bulletins in the
+status API, as NiFi's component log does.
 """
 
 from __future__ import annotations
@@ -145,6 +147,25 @@ def _service_problems(
     return []
 
 
+Bulletins = Callable[[str, str], None]
+"""Where a component's warnings go to be seen: ``(level, message)``."""
+
+
+class ComponentLog(logging.LoggerAdapter[logging.Logger]):
+    """A component's logger: a warning or an error is also posted as a bulletin, so the
+    status API shows why FlowFiles are going to failure without anyone reading logs."""
+
+    def __init__(self, logger: logging.Logger, bulletins: Bulletins | None) -> None:
+        super().__init__(logger, None)
+        self._bulletins = bulletins
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        super().log(level, msg, *args, **kwargs)
+        if self._bulletins is not None and level >= logging.WARNING:
+            text = str(msg) % args if args else str(msg)
+            self._bulletins(logging.getLevelName(level), text)
+
+
 class ServiceContext:
     """Property values of one component, compiled; built once when it is scheduled."""
 
@@ -155,6 +176,7 @@ class ServiceContext:
         values: Mapping[str, str],
         services: Mapping[str, ControllerService] | None = None,
         variables: Mapping[str, str] | None = None,
+        bulletins: Bulletins | None = None,
     ) -> None:
         self.id = component_id
         self.component = component
@@ -178,7 +200,9 @@ class ServiceContext:
                 self._values[name] = PropertyValue(
                     name, text, prop.parse, self._compile(text, prop.expression)
                 )
-        self.logger = logging.getLogger(f"headwater.{component.type_name()}.{component_id}")
+        self.logger = ComponentLog(
+            logging.getLogger(f"headwater.{component.type_name()}.{component_id}"), bulletins
+        )
 
     @staticmethod
     def _compile(text: str, expression: bool) -> Expression | None:
@@ -224,8 +248,9 @@ class ProcessContext(ServiceContext):
         variables: Mapping[str, str] | None = None,
         state: StateMap | None = None,
         concurrent_tasks: int = 1,
+        bulletins: Bulletins | None = None,
     ) -> None:
-        super().__init__(component_id, component, values, services, variables)
+        super().__init__(component_id, component, values, services, variables, bulletins)
         self.concurrent_tasks = concurrent_tasks
         self._state = state
         self.yield_requested = False

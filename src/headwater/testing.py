@@ -189,6 +189,7 @@ class TestRunner:
             self.services,
             self.variables,
             state=StateMap(node.id, self.repositories.flowfiles),
+            bulletins=node.bulletin,
         )
         node.outgoing = {}
         for rel in self.type.relationships_for(node.context.raw):

@@ -98,6 +98,7 @@ class FlowController:
                     self.services,
                     state=StateMap(node_id, flowfiles),
                     concurrent_tasks=spec.schedule.concurrent_tasks,
+                    bulletins=node.bulletin,
                 )
             except ConfigurationError as exc:
                 problems.extend(exc.at("processors").problems)
