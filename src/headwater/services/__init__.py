@@ -1,5 +1,5 @@
 """Built-in controller services; importing this registers them all."""
 
-from headwater.services import records
+from headwater.services import records, ssl
 
-__all__ = ["records"]
+__all__ = ["records", "ssl"]
