@@ -31,6 +31,7 @@ from headwater.processor import (
     Property,
     Relationship,
 )
+from headwater.services.ssl import StandardSSLContextService
 from headwater.units import parse_bool, parse_duration, parse_non_negative_int
 
 STATUS_CODE = "invokehttp.status.code"
@@ -220,6 +221,11 @@ class InvokeHTTP(Processor):
         allowed=("true", "false"),
         parse=parse_bool,
     )
+    ssl_context = Property[StandardSSLContextService](
+        "SSL Context Service",
+        "TLS trust (and a client certificate, for mutual TLS) for https:// URLs",
+        service=StandardSSLContextService,
+    )
     ignore_content = Property(
         "ignore-response-content",
         "Do not read the response body: Response FlowFiles are empty",
@@ -239,8 +245,10 @@ class InvokeHTTP(Processor):
         if username:
             password = context.get(self.password) or ""  # the seed's API key: no password
             auth = httpx.BasicAuth(username, password)
+        tls = context.get(self.ssl_context)
         self._client = httpx.Client(
             auth=auth,
+            verify=tls.create_client_context() if tls is not None else True,
             follow_redirects=context[self.follow_redirects],
             timeout=httpx.Timeout(connect=connect, read=read, write=read, pool=connect),
             trust_env=False,
