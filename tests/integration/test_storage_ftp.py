@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from pyftpdlib.authorizers import DummyAuthorizer  # type: ignore[import-untyped]
-from pyftpdlib.handlers import FTPHandler  # type: ignore[import-untyped]
-from pyftpdlib.servers import ThreadedFTPServer  # type: ignore[import-untyped]
 
 from headwater.processors.storage_ftp import REMOTE_URL, FetchFTP, PutFTP
 from headwater.processors.storage_ftp_list import ListFTP
@@ -22,27 +18,10 @@ pytestmark = pytest.mark.integration
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + os.urandom(200_000) + b"\xff\xd9"
 
 
-class _Server:
-    def __init__(self, home: Path) -> None:
-        self.home = home
-        authorizer = DummyAuthorizer()
-        authorizer.add_user("camera", "secret", str(home), perm="elradfmwMT")
-        settings = {"authorizer": authorizer, "auth_failed_timeout": 0.01}
-        handler = type("Handler", (FTPHandler,), settings)
-        self.server = ThreadedFTPServer(("127.0.0.1", 0), handler)
-        self.port: int = self.server.address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.close_all()
-        self.thread.join(5)
-
-
 class _Site:
     """One test's own directory on the shared server."""
 
-    def __init__(self, server: _Server, name: str) -> None:
+    def __init__(self, server: Any, name: str) -> None:
         self.port = server.port
         self.root = f"/{name}"
         self.home = server.home / name
@@ -50,16 +29,12 @@ class _Site:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Server]:
-    running = _Server(tmp_path_factory.mktemp("ftp-home"))
-    try:
-        yield running
-    finally:
-        running.stop()
+def server(ftp_server: Any) -> Any:
+    return ftp_server  # the run's FTP server (tests/conftest.py), user camera/secret
 
 
 @pytest.fixture
-def ftp(server: _Server, request: pytest.FixtureRequest) -> _Site:
+def ftp(server: Any, request: pytest.FixtureRequest) -> _Site:
     return _Site(server, f"t{abs(hash(request.node.nodeid))}")
 
 

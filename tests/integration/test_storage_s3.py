@@ -6,12 +6,10 @@ import io
 import os
 import socket
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from headwater.processors.storage_s3 import FetchS3Object, PutS3Object
 from headwater.storage import FAIL, IGNORE, REPLACE, StorageError, open_storage
@@ -23,14 +21,8 @@ JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + os.urandom(200_000) + b"\xff\xd9"
 
 
 @pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+def endpoint(moto_endpoint: str) -> str:
+    return moto_endpoint  # the run's moto server (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,8 @@ from headwater.processors import (
     routing,
     storage_ftp,
     storage_ftp_list,
+    storage_hdfs,
+    storage_parquet,
     storage_s3,
     text,
 )
@@ -50,6 +52,8 @@ __all__ = [
     "routing",
     "storage_ftp",
     "storage_ftp_list",
+    "storage_hdfs",
+    "storage_parquet",
     "storage_s3",
     "text",
 ]

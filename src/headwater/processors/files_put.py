@@ -21,6 +21,7 @@ from headwater.expression.javadate import parse_date
 from headwater.flowfile import FlowFile
 from headwater.processor import InputRequirement, Processor, Property, Relationship
 from headwater.processors.files import TIME_FORMAT
+from headwater.storage.filesystem import plain_filename
 from headwater.units import parse_bool, parse_non_negative_int
 
 REPLACE, IGNORE, FAIL = "replace", "ignore", "fail"
@@ -35,12 +36,6 @@ def parse_permissions(text: str) -> int:
     if re.fullmatch(r"0?[0-7]{3}", text):
         return int(text, 8)
     raise ValueError(f"expected permissions such as 'rw-r-----' or '0640', got {text!r}")
-
-
-def _safe_name(filename: str) -> str:
-    if not filename or filename in (".", "..") or "/" in filename or "\0" in filename:
-        raise ProcessException(f"filename {filename!r} is not a plain file name")
-    return filename
 
 
 class PutFile(Processor):
@@ -113,7 +108,7 @@ class PutFile(Processor):
     ) -> tuple[Path, bool]:
         """Write ``ff``; the target and whether it was written (False: ignored)."""
         directory = Path(context.evaluate(self.directory, ff))
-        name = _safe_name(ff.filename)
+        name = plain_filename(ff.filename)
         if not directory.is_dir():
             if not context[self.create_dirs]:
                 raise ProcessException(f"directory {directory} does not exist")

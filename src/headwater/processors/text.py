@@ -199,6 +199,8 @@ class ReplaceText(Processor):
             raise ProcessException(
                 f"content of {ff.size} bytes exceeds Maximum Buffer Size {limit}"
             )
+        if entire and strategy == ALWAYS_REPLACE:  # as in NiFi, the content is not read
+            return context.evaluate(self.replacement, ff)
         text = session.read(ff).decode(context[self.charset])
         apply = self._strategy(context, ff, strategy)
         if entire:

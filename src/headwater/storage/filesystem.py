@@ -4,7 +4,11 @@ Every put goes to a hidden temporary name (``.name.<token>``) beside the target 
 then renamed into place where the filesystem can rename (file, ftp, hdfs), so a reader
 never sees a partial file. S3 has no rename, but a PUT only becomes visible once
 complete, so objects are written directly. Conflicts: ``replace`` overwrites, ``ignore``
-leaves the existing file and reports nothing written, ``fail`` raises. On remote
+leaves the existing file and reports nothing written, ``fail`` raises
+:class:`StorageConflict`, ``append`` (where the filesystem can: file, hdfs) writes at
+the end of an existing file in place. :meth:`Storage.write` hands the caller the open
+stream, so a Parquet writer streams into the temporary file with no copy in memory; if
+the caller fails, the partial file is discarded (an s3 upload is aborted). On remote
 filesystems the existence check and the rename are two steps, so two writers of the same
 name racing under ``fail`` may both succeed; PutFile's local hard-link trick has no
 remote equivalent.
@@ -24,7 +28,7 @@ import ftplib
 import posixpath
 import shutil
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
@@ -33,8 +37,9 @@ import fsspec  # type: ignore[import-untyped]
 
 from headwater.errors import ProcessException
 
-REPLACE, IGNORE, FAIL = "replace", "ignore", "fail"
+REPLACE, IGNORE, FAIL, APPEND = "replace", "ignore", "fail", "append"
 CONFLICTS = (REPLACE, IGNORE, FAIL)
+"""What every filesystem can do; ``append`` is extra, see :meth:`Storage.write`."""
 _RENAMES = frozenset({"file", "ftp", "hdfs"})
 _CHUNK = 1 << 20
 
@@ -47,6 +52,10 @@ class StorageNotFound(StorageError):
     """The file or object to fetch is not there."""
 
 
+class StorageConflict(StorageError):
+    """The target exists and the conflict resolution is ``fail``: retrying will not help."""
+
+
 @dataclass(frozen=True)
 class PutResult:
     """Where a put landed and whether anything was written (False: ignored)."""
@@ -54,6 +63,8 @@ class PutResult:
     url: str
     written: bool
     details: Mapping[str, Any]
+    created_dir: bool = False
+    appended: bool = False
 
 
 class Storage:
@@ -82,30 +93,69 @@ class Storage:
         """Copy ``stream`` to ``path``. ``temporary`` overrides the temporary name,
         ``atomic=False`` writes in place, and ``write_options`` go to the filesystem's
         ``open`` (``ContentType`` for s3)."""
+        return self.write(
+            path,
+            lambda out: shutil.copyfileobj(stream, out, _CHUNK),
+            conflict,
+            create_dirs=create_dirs,
+            temporary=temporary,
+            atomic=atomic,
+            write_options=write_options,
+        )
+
+    def write(
+        self,
+        path: str,
+        produce: Callable[[BinaryIO], object],
+        conflict: str = FAIL,
+        *,
+        create_dirs: bool = True,
+        temporary: str | None = None,
+        atomic: bool = True,
+        write_options: Mapping[str, Any] | None = None,
+    ) -> PutResult:
+        """Write ``path`` with ``produce(out)``, which writes the content to the open
+        stream; the same conflicts, temporary name and errors as :meth:`put`. Under
+        ``append`` an existing file is opened for appending (s3 and ftp refuse) and the
+        write is in place, as HDFS appends are."""
         options = dict(write_options or {})
-        if conflict not in CONFLICTS:
-            raise ValueError(f"conflict must be one of {', '.join(CONFLICTS)}, got {conflict!r}")
+        if conflict not in (*CONFLICTS, APPEND):
+            expected = ", ".join((*CONFLICTS, APPEND))
+            raise ValueError(f"conflict must be one of {expected}, got {conflict!r}")
         url = self.url(path)
         action = "checking"
         try:
             self.fs.invalidate_cache()  # listings are cached; others may have written since
-            if conflict != REPLACE and self.fs.exists(path):
-                if conflict == IGNORE:
-                    return PutResult(url, False, {})
-                raise StorageError(f"{url} already exists (conflict resolution {conflict})")
+            exists = conflict != REPLACE and self.fs.exists(path)
+            if exists and conflict == IGNORE:
+                return PutResult(url, False, {})
+            if exists and conflict == FAIL:
+                raise StorageConflict(f"{url} already exists (conflict resolution {conflict})")
             parent = posixpath.dirname(path.rstrip("/"))
+            created = False
             if parent and self.scheme != "s3" and not self.fs.exists(parent):
                 if not create_dirs:
                     raise StorageError(f"directory {self.url(parent)} does not exist")
                 action = "creating the directory for"
                 self.fs.makedirs(parent, exist_ok=True)
+                created = True
             action = "writing"
+            if exists:  # append
+                if self.scheme in ("s3", "ftp"):
+                    raise StorageError(f"{url} exists and {self.scheme} cannot append to it")
+                action = "appending to"
+                self._produce(produce, path, "ab", options)
+                return PutResult(url, True, self._info(path), created, appended=True)
             if self.scheme not in _RENAMES or not atomic:
-                self._copy(stream, path, options)
+                self._produce(produce, path, "wb", options)
             else:
                 name = posixpath.basename(path)
                 temp = posixpath.join(parent, temporary or f".{name}.{uuid.uuid4().hex[:12]}")
-                self._copy(stream, temp, options)
+                try:
+                    self._produce(produce, temp, "wb", options)
+                except BaseException:
+                    self._discard(temp)
+                    raise
                 action = "renaming into place"
                 try:
                     if conflict == REPLACE and self.scheme == "ftp" and self.fs.exists(path):
@@ -115,17 +165,31 @@ class Storage:
                     self._discard(temp)
                     raise
             action = "describing"
-            return PutResult(url, True, self._info(path))
-        except StorageError:
+            return PutResult(url, True, self._info(path), created)
+        except ProcessException:  # a StorageError, or what ``produce`` raised on purpose
             raise
         except (OSError, ftplib.Error, EOFError) as exc:
             raise StorageError(f"{action} {url} failed: {_reason(exc)}") from exc
         except Exception as exc:  # botocore and aiohttp errors have no common base
             raise StorageError(f"{action} {url} failed: {_reason(exc)}") from exc
 
-    def _copy(self, stream: BinaryIO, path: str, options: Mapping[str, Any]) -> None:
-        with self.fs.open(path, "wb", **options) as out:
-            shutil.copyfileobj(stream, out, _CHUNK)
+    def _produce(
+        self,
+        produce: Callable[[BinaryIO], object],
+        path: str,
+        mode: str,
+        options: Mapping[str, Any],
+    ) -> None:
+        out = self.fs.open(path, mode, **options)
+        try:
+            produce(out)
+        except BaseException:
+            # closing would publish what was written so far (an s3 PUT happens on close);
+            # elsewhere the temporary file is closed here and removed by the caller
+            with contextlib.suppress(Exception):
+                out.discard() if self.scheme == "s3" else out.close()
+            raise
+        out.close()
 
     def _discard(self, path: str) -> None:
         with contextlib.suppress(Exception):  # best effort; the original error matters
@@ -163,6 +227,15 @@ class Storage:
             return True
 
 
+def plain_filename(filename: str) -> str:
+    """``filename`` when it names a file inside a directory, not a path out of it; the
+    put processors (PutFile, PutHDFS, PutParquet) all join it to a per-FlowFile
+    directory, so all refuse ``..``, slashes and NULs the same way."""
+    if not filename or filename in (".", "..") or "/" in filename or "\0" in filename:
+        raise ProcessException(f"filename {filename!r} is not a plain file name")
+    return filename
+
+
 def _reason(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text if len(text) < 300 else text[:297] + "..."
@@ -189,7 +262,9 @@ def open_storage(url: str, **options: Any) -> tuple[Storage, str]:
             from fsspec.implementations.arrow import ArrowFSWrapper  # type: ignore[import-untyped]
             from pyarrow import fs as pafs  # type: ignore[import-untyped]
 
-            hadoop = pafs.HadoopFileSystem(parts.hostname or "default", parts.port or 8020)
+            hadoop = pafs.HadoopFileSystem(
+                parts.hostname or "default", parts.port or 8020, **options
+            )
             return Storage("hdfs", ArrowFSWrapper(hadoop), f"hdfs://{parts.netloc}"), parts.path
     except StorageError:
         raise

@@ -125,6 +125,18 @@ def test_undecodable_content_goes_to_failure_with_reason() -> None:
         assert "UnicodeDecodeError" in bad.attributes["error.message"]
 
 
+def test_always_replace_on_entire_text_does_not_read_binary_content() -> None:
+    """The seed's model call: a JPEG's content replaced by a JSON request body."""
+    body = '{"accessKey": "k", "request": {"url": "${url}"}}'
+    props = {
+        "Replacement Strategy": "Always Replace",
+        "Evaluation Mode": "Entire text",
+        "Replacement Value": body,
+    }
+    out = replace(b"\xff\xd8\xff\xe0 not text \xff\xd9", props, url="ftp://h/a.jpg")
+    assert out.content == b'{"accessKey": "k", "request": {"url": "ftp://h/a.jpg"}}'
+
+
 def test_too_large_and_bad_expression_regex_go_to_failure() -> None:
     props = {
         "Evaluation Mode": "Entire text",
