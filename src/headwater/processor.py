@@ -171,6 +171,18 @@ class Processor(Component):
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         raise NotImplementedError(f"{type(self).__name__} must implement on_trigger")
 
+    def has_pending_work(self) -> bool:
+        """Whether a trigger would find work now; asked of a scheduled source only. A
+        source fed from outside (ListenHTTP's server thread) answers from its own queue
+        and calls the wake-up it got in ``attach_wake`` when work arrives, so it is
+        triggered at once and never polled. The default, True, triggers a source on its
+        run schedule."""
+        return True
+
+    def attach_wake(self, wake: Callable[[], None]) -> None:
+        """Receive the engine's wake-up call (thread-safe: it makes the scheduler look
+        for work now), before ``on_scheduled``; see ``has_pending_work``."""
+
     def on_stopped(self, context: ProcessContext) -> None:
         """Called once after the last trigger has returned."""
 

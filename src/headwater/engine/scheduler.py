@@ -4,7 +4,10 @@ A processor may run when it is started, has a free concurrent task, its run sche
 (timer period or Quartz cron) has come, it is not yielded, none of its outgoing
 queues is full (back pressure), and it has input, unless it is a source. Workers sleep
 on a condition that every commit signals, so work is picked up at once and an idle
-flow costs nothing.
+flow costs nothing. A source fed from outside (ListenHTTP) says whether it has work
+through ``Processor.has_pending_work`` and wakes the workers with the callback it got
+from ``Processor.attach_wake`` (``Scheduler.wake``) when work arrives: once scheduled,
+it is triggered only then, neither polled nor kept waiting for a period.
 
 A processor that raises is rolled back (inputs penalized and returned to their queue),
 gets a bulletin and is administratively yielded; a repository failure is an engine
@@ -153,7 +156,10 @@ class Scheduler:
                 continue
             if node.is_back_pressured():
                 continue
-            if not node.is_source and not node.has_work(now):
+            if node.is_source:
+                if node.scheduled and not node.processor.has_pending_work():
+                    continue
+            elif not node.has_work(now):
                 continue
             self._rotation = (self._rotation + step + 1) % count
             node.next_run = self._following_run(node, now)
@@ -210,6 +216,7 @@ class Scheduler:
                 return True
             assert node.context is not None
             try:
+                node.processor.attach_wake(self.wake)
                 node.processor.on_scheduled(node.context)
             except Exception as exc:
                 node.bulletin("ERROR", f"could not be scheduled: {type(exc).__name__}: {exc}")
