@@ -17,6 +17,24 @@ from headwater.processor import Property
 from headwater.processors.merge import BIN_PACKING, TAKE_LIMIT, AbstractMerge, bin_limits
 from headwater.services.records import RecordError, RecordReaderFactory, RecordSetWriterFactory
 
+_Rows = tuple[pa.Table, int, int]
+"""A FlowFile's records: a table, and the start and count of its rows in it."""
+
+
+def _bin_table(parts: list[_Rows]) -> pa.Table:
+    """The records of a bin: one slice when they lie in a row of one table (FlowFiles
+    read together, binned in queue order), else the parts concatenated with promotion."""
+    source, start, _ = parts[0]
+    end = start
+    for table, first, count in parts:
+        if table is not source or first != end:
+            break
+        end += count
+    else:
+        return source.slice(start, end - start)
+    tables = [table.slice(first, count) for table, first, count in parts]
+    return pa.concat_tables(tables, promote_options="permissive")
+
 
 def _shared(parents: list[FlowFile]) -> dict[str, str]:
     shared = dict(parents[0].attributes)
@@ -72,28 +90,48 @@ class MergeRecord(AbstractMerge):
         if not taken:
             return
         reader, writer = context[self.reader], context[self.writer]
-        tables: dict[str, pa.Table] = {}
-        readable: list[FlowFile] = []
-        for ff in taken:
-            try:
-                tables[ff.uuid] = reader.read(session.read(ff), ff.attributes)
-            except RecordError as exc:
-                self._fail(context, session, [ff], str(exc))
-                continue
-            readable.append(ff)
-        entries = {uuid: table.num_rows for uuid, table in tables.items()}
-        for ready in self.merge_bins(context, session, readable, lambda ff: entries[ff.uuid]):
+        rows, readable = self._read(context, session, reader, taken)
+        for ready in self.merge_bins(context, session, readable, lambda ff: rows[ff.uuid][2]):
             parents = ready.flowfiles
             shared = _shared(parents)
             try:
-                table = pa.concat_tables(
-                    [tables[ff.uuid] for ff in parents], promote_options="permissive"
-                )
+                table = _bin_table([rows[ff.uuid] for ff in parents])
                 data = writer.write(table, shared)
             except (RecordError, pa.ArrowInvalid, pa.ArrowTypeError) as exc:
                 self._fail(context, session, parents, f"cannot merge the bin: {exc}")
                 continue
             self.finish(context, session, ready, data, writer.attributes_for(table, shared))
+
+    def _read(
+        self,
+        context: ProcessContext,
+        session: ProcessSession,
+        reader: RecordReaderFactory,
+        taken: list[FlowFile],
+    ) -> tuple[dict[str, _Rows], list[FlowFile]]:
+        """Each FlowFile's rows: all parsed at once (``read_many``) or, when one does not
+        fit, one at a time so that only the FlowFiles that do not fit fail."""
+        contents = [session.read(ff) for ff in taken]
+        try:
+            table, counts = reader.read_many(contents, [ff.attributes for ff in taken])
+        except (RecordError, pa.ArrowInvalid, pa.ArrowTypeError):
+            pass
+        else:
+            rows, start = {}, 0
+            for ff, count in zip(taken, counts, strict=True):
+                rows[ff.uuid] = (table, start, count)
+                start += count
+            return rows, taken
+        rows, readable = {}, []
+        for ff, data in zip(taken, contents, strict=True):
+            try:
+                one = reader.read(data, ff.attributes)
+            except RecordError as exc:
+                self._fail(context, session, [ff], str(exc))
+                continue
+            rows[ff.uuid] = (one, 0, one.num_rows)
+            readable.append(ff)
+        return rows, readable
 
     def _fail(
         self,

@@ -9,7 +9,7 @@ records is one ``pyarrow.Table``, so processors work on columns, not one dict at
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import pyarrow as pa  # type: ignore[import-untyped]
 
@@ -40,6 +40,19 @@ class RecordReaderFactory(ControllerService, ABC):
     def read(self, data: bytes, attributes: Mapping[str, str]) -> pa.Table:
         """All records in ``data``; ``attributes`` feed schema lookup (``schema.name``).
         Raises ``RecordError`` for content that does not parse or fit the schema."""
+
+    def read_many(
+        self, contents: Sequence[bytes], attributes: Sequence[Mapping[str, str]]
+    ) -> tuple[pa.Table, list[int]]:
+        """The records of many FlowFiles as one table, and how many rows each gave, in
+        order: MergeRecord reads a whole trigger's worth of small FlowFiles at once. The
+        default reads each and concatenates (schemas promoted); a reader that can parse
+        many at once overrides it. Raises ``RecordError`` when any content does not fit
+        (the caller then reads one at a time to find which)."""
+        tables = [self.read(data, attrs) for data, attrs in zip(contents, attributes, strict=True)]
+        if not tables:
+            return pa.table({}), []
+        return pa.concat_tables(tables, promote_options="permissive"), [t.num_rows for t in tables]
 
 
 class RecordSetWriterFactory(ControllerService, ABC):
