@@ -10,7 +10,9 @@ a RecordPath whose one selected field is copied, as a whole column, into the tar
 
 As in NiFi: a path that selects nothing is skipped, except a plain child path whose
 parent record exists, which adds the field; a replacement path that selects nothing
-sets null, and one that selects several fields sends the FlowFile to failure.
+sets null, and one that selects several fields sends the FlowFile to failure. Under
+``[*]`` a path holds one value per array element (``record.index`` is still the
+record's); a per-record source copied into array elements is repeated for each.
 Unlike NiFi, which sets every literal as a string and leaves the writer to coerce it,
 an updated column keeps its type when all the new values cast to it (``/count`` =
 ``5`` stays a long), and becomes a string column otherwise.
@@ -39,11 +41,15 @@ from headwater.processors.records import (
 )
 from headwater.services.records.api import RecordError
 from headwater.services.records.recordpath import (
+    ELEMENTS,
     FieldPath,
     RecordPath,
     column,
     field_type,
+    render,
     set_column,
+    slot_rows,
+    slots,
 )
 
 LITERAL, RECORD_PATH = "literal-value", "record-path-value"
@@ -58,8 +64,8 @@ class UpdateRecord(Processor):
     tags = ("update", "record", "generic", "schema", "json", "csv", "avro", "log", "freeform")
     input_requirement = InputRequirement.REQUIRED
     dynamic_property = DynamicProperty(
-        "A RecordPath (/field, /parent/child, //name, /parent/*) naming the fields to set; "
-        "the value is the replacement, per Replacement Value Strategy",
+        "A RecordPath (/field, /parent/child, //name, /parent/*, /array[*]/field) naming "
+        "the fields to set; the value is the replacement, per Replacement Value Strategy",
         True,
     )
 
@@ -125,12 +131,13 @@ class UpdateRecord(Processor):
         once = None if per_value else value.evaluate(lookup)
         for target in path.targets(table.schema):
             kind = field_type(table.schema, target)
+            rows = slot_rows(table, target)
             if once is not None:
-                texts = pa.repeat(pa.scalar(once, pa.string()), table.num_rows)
+                texts = pa.repeat(pa.scalar(once, pa.string()), len(rows))
             else:
                 old = column(table, target) if kind is not None else None
                 texts = pa.array(
-                    _per_value(value.raw, lookup, target, kind, old, table.num_rows), pa.string()
+                    _per_value(value.raw, lookup, target, kind, old, rows), pa.string()
                 )
             table = set_column(table, target, _keep_type(texts, kind))
         return table
@@ -145,14 +152,21 @@ class UpdateRecord(Processor):
             raise ProcessException(str(exc)) from None
         selected = source.select(table.schema)
         if len(selected) > 1:
-            found = ", ".join("/" + "/".join(s) for s in selected)
+            found = ", ".join(render(s) for s in selected)
             raise RecordError(f"RecordPath {text!r} selects {len(selected)} fields ({found})")
         for target in path.targets(table.schema):
-            if selected:
+            rows = slot_rows(table, target)
+            if not selected:
+                kind = field_type(table.schema, target) or pa.string()
+                values = pa.nulls(len(rows), kind)
+            elif not slots(selected[0]):  # one value per record: one per slot of the target
+                values = column(table, selected[0]).take(rows)
+            elif slots(selected[0]) == slots(target):
                 values = column(table, selected[0])
             else:
-                kind = field_type(table.schema, target) or pa.string()
-                values = pa.nulls(table.num_rows, kind)
+                raise RecordError(
+                    f"RecordPath {text!r} selects array elements that {path.text!r} does not hold"
+                )
             table = set_column(table, target, values)
         return table
 
@@ -163,15 +177,16 @@ def _per_value(
     target: FieldPath,
     kind: pa.DataType | None,
     old: pa.Array | None,
-    rows: int,
+    rows: pa.Array,
 ) -> list[str]:
     """The expression evaluated for each value of the column, in one pass."""
     expression = compile_cached(text)
-    values = old.to_pylist() if old is not None else [None] * rows
-    variables = {"field.name": target[-1], "field.type": nifi_type(kind)}
+    values = old.to_pylist() if old is not None else [None] * len(rows)
+    name = next(n for n in reversed(target) if n != ELEMENTS)
+    variables = {"field.name": name, "field.type": nifi_type(kind)}
     out = []
-    for index, value in enumerate(values):
-        variables["record.index"] = str(index)
+    for value, row in zip(values, rows.to_pylist(), strict=True):
+        variables["record.index"] = str(row)
         if value is None:
             variables.pop("field.value", None)
         else:

@@ -9,7 +9,7 @@ import pytest
 
 from headwater.processors.records_update import UpdateRecord
 from headwater.services.records import JsonRecordSetWriter, JsonTreeReader
-from headwater.services.records.recordpath import RecordPath, column, set_column
+from headwater.services.records.recordpath import RecordPath, column, column_rows, set_column
 from headwater.testing import TestRunner
 
 READINGS = json.dumps(
@@ -110,17 +110,68 @@ def test_record_path_subset_on_arrow() -> None:
     assert RecordPath.compile("//x").select(table.schema) == [("geo", "p", "x")]
     assert RecordPath.compile("/geo/*").select(table.schema) == [("geo", "lat"), ("geo", "p")]
     assert RecordPath.compile("/geo/lon").targets(table.schema) == [("geo", "lon")]
+    assert RecordPath.compile("/geo/p[*]").select(table.schema) == []
     assert RecordPath.compile("/nope/lon").targets(table.schema) == []
     assert column(table, ("geo", "p", "x")).to_pylist() == [None, 3]
     updated = set_column(table, ("geo", "p", "x"), pa.array(["a", "b"]))
     assert updated.column("geo").to_pylist() == [None, {"lat": 3.0, "p": {"x": "b"}}]
+    lists = pa.table({"tags": [["a"], None, ["b", "c"]]}).slice(1)
+    assert RecordPath.compile("/tags[*]").select(lists.schema) == [("tags", "[*]")]
+    assert column_rows(lists, ("tags", "[*]"))[1].to_pylist() == [1, 1]
+    updated = set_column(lists, ("tags", "[*]"), pa.array([1, 2]))
+    assert updated.column("tags").to_pylist() == [None, [1, 2]]
+
+
+BATCH = json.dumps(
+    [
+        {"host": "edge-1", "readings": [{"t": 1.5}, {"t": 2.5}]},
+        {"host": "edge-2", "readings": None},
+        {"host": "edge-3", "readings": [{"t": 3.5}]},
+    ]
+).encode()
+
+
+def test_arrays_of_records_are_updated_element_by_element() -> None:
+    props = {
+        "/readings[*]/unit": "C",
+        "/readings[*]/t": "${field.value}@${record.index}",
+    }
+    with update(**props) as runner:
+        runner.enqueue(BATCH)
+        runner.run()
+        out = json.loads(runner.transferred(UpdateRecord.SUCCESS)[0].content)
+    assert [r["readings"] for r in out] == [
+        [{"t": "1.5@0", "unit": "C"}, {"t": "2.5@0", "unit": "C"}],
+        None,
+        [{"t": "3.5@2", "unit": "C"}],
+    ]
+
+
+def test_copies_into_arrays_broadcast_and_out_of_arrays_fail() -> None:
+    into = {"replacement-value-strategy": "record-path-value", "/readings[*]/host": "/host"}
+    with update(**into) as runner:
+        runner.enqueue(BATCH)
+        runner.run()
+        out = json.loads(runner.transferred(UpdateRecord.SUCCESS)[0].content)
+    assert [[x["host"] for x in r["readings"] or []] for r in out] == [
+        ["edge-1", "edge-1"],
+        [],
+        ["edge-3"],
+    ]
+    out_of = {"replacement-value-strategy": "record-path-value", "/t": "//t"}
+    with update(**out_of) as runner:
+        runner.enqueue(BATCH)
+        runner.run()
+        failed = runner.transferred(UpdateRecord.FAILURE)[0]
+        assert "array elements" in failed.attributes["record.error.message"]
 
 
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
         ("host", "must be absolute"),
-        ("/a[*]", "not supported"),
+        ("/a[0]", "only \\[\\*\\]"),
+        ("/a['key']", "not supported"),
         ("/a/substring(b, 1)", "functions are not supported"),
         ("/a/../b", "relative steps"),
     ],
