@@ -16,6 +16,7 @@ reason, and nothing is stored.
 from __future__ import annotations
 
 import re
+import ssl
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
 
@@ -26,10 +27,12 @@ from headwater.http.server import IngestRequest, IngestServer
 from headwater.processor import InputRequirement, Processor, Property, Relationship
 from headwater.processors.records import READ_ERRORS
 from headwater.services.records.api import RecordReaderFactory, RecordSetWriterFactory
+from headwater.services.ssl import NONE, REQUIRED, WANT, StandardSSLContextService
 from headwater.units import parse_data_size, parse_int
 
 TAKE_LIMIT = 10_000
 """At most this many requests go into one session."""
+AUTO = "AUTO"
 
 
 def _port(text: str) -> int:
@@ -61,11 +64,20 @@ def _return_code(text: str) -> int:
     return code
 
 
+def _server_context(service: StandardSSLContextService, client_auth: str) -> ssl.SSLContext:
+    if client_auth == AUTO:  # NiFi: a truststore implies REQUIRED
+        trusted = getattr(getattr(service, "_material", None), "trusted", None)
+        client_auth = REQUIRED if trusted is not None else NONE
+    return service.create_server_context(client_auth)
+
+
 class ListenHTTP(Processor):
     """Starts an HTTP server and turns each POST to ``/{Base Path}`` into a FlowFile,
     answered only once the FlowFile is durable. HEAD on the base path answers 200; GET
     ``/{Base Path}/healthcheck`` (or ``/healthcheck``) answers "OK"; other methods get
-    405, other paths 404, bodies over Max Request Size 413.
+    405, other paths 404, bodies over Max Request Size 413. With an SSL Context Service
+    it serves HTTPS; a client certificate's DNs must match the Authorized DN Patterns
+    (403 otherwise) and show in ``restlistener.remote.user.dn`` and ``.issuer.dn``.
 
     headwater additions to NiFi's properties: Listening Host (the bind address,
     127.0.0.1 unless told otherwise) and Max Request Size (bodies are held in memory
@@ -132,6 +144,34 @@ class ListenHTTP(Processor):
         default="200",
         parse=_return_code,
     )
+    ssl_service = Property[StandardSSLContextService](
+        "SSL Context Service",
+        "SSL Context Service enables support for HTTPS",
+        service=StandardSSLContextService,
+    )
+    client_auth = Property(
+        "client-authentication",
+        "Client certificates over TLS: AUTO is REQUIRED when the SSL Context Service has a"
+        " truststore, else NONE; WANT asks for one, REQUIRED refuses clients without one",
+        display_name="Client Authentication",
+        default=AUTO,
+        allowed=(AUTO, WANT, REQUIRED, NONE),
+    )
+    subject_pattern = Property(
+        "Authorized DN Pattern",
+        "A client certificate's subject DN must match this, or requests get 403",
+        display_name="Authorized Subject DN Pattern",
+        default=".*",
+        required=True,
+        parse=_regex,
+    )
+    issuer_pattern = Property(
+        "authorized-issuer-dn-pattern",
+        "A client certificate's issuer DN must match this, or requests get 403",
+        display_name="Authorized Issuer DN Pattern",
+        default=".*",
+        parse=_regex,
+    )
     record_reader = Property[RecordReaderFactory](
         "record-reader",
         "Parses each request body into records; a body that does not parse gets 400",
@@ -191,14 +231,21 @@ class ListenHTTP(Processor):
         self._return_code = context[self.return_code]
         self._reader = context.get(self.record_reader)
         self._writer = context.get(self.record_writer)
+        tls = context.get(self.ssl_service)
+        subject, issuer = context[self.subject_pattern], context.get(self.issuer_pattern)
         server = IngestServer(
             host=context[self.host],
             port=context[self.port],
             base_path=context[self.base_path],
             max_body_size=context[self.max_request_size],
             max_header_size=context[self.max_header_size],
+            ssl_context=_server_context(tls, context[self.client_auth]) if tls else None,
             health_check_port=context.get(self.health_check_port),
+            health_ssl_context=tls.create_server_context(NONE) if tls else None,
             on_arrival=self._wake,
+            authorized=lambda dn, by: bool(
+                subject.fullmatch(dn) and (issuer is None or issuer.fullmatch(by))
+            ),
             name=f"headwater-listen-{context.id}",
         )
         server.start()
