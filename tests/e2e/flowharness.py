@@ -13,7 +13,10 @@ from fastapi.testclient import TestClient
 
 from headwater.engine.controller import FlowController
 
-SEED = Path(__file__).resolve().parents[2] / ".." / "shared" / "seed"
+REPOSITORY = Path(__file__).resolve().parents[2]
+SEED = REPOSITORY / ".." / "shared" / "seed"
+SENSOR_SCHEMA = REPOSITORY / "flows" / "schemas" / "sensor.avsc"
+"""The Avro schema of the seed's sensor reading, for flows' AvroSchemaRegistry."""
 
 
 def seed_path(name: str) -> Path:
