@@ -5,8 +5,9 @@ Directory URL or from fs.defaultFS, configured with Hadoop's S3A keys, as HDFS w
 from __future__ import annotations
 
 import io
+import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,6 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from moto.server import ThreadedMotoServer
 
 from headwater.processors.storage_hdfs import PutHDFS
 from headwater.processors.storage_parquet import PutParquet
@@ -32,17 +32,6 @@ class IntervalReader(JsonTreeReader):
 
     def read(self, data: bytes, attributes: Mapping[str, str]) -> pa.Table:
         return pa.table({"gap": pa.array([pa.MonthDayNano([1, 2, 3])])})
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -176,3 +165,29 @@ def test_put_hdfs_append_is_refused_on_s3(tmp_path: Path, moto_endpoint: str, bu
         assert "cannot append" in failed.attributes["error.message"]
         assert failed.penalized
     assert s3.get_object(Bucket=bucket, Key="a.txt")["Body"].read() == b"old"
+
+
+def test_put_parquet_unreachable_s3_goes_to_retry_penalized(
+    tmp_path: Path, closed_port: int
+) -> None:
+    endpoint = f"http://127.0.0.1:{closed_port}"
+    config = _core_site(
+        tmp_path / "core-site.xml", endpoint, **{"fs.s3a.connection.timeout": "2000"}
+    )
+    props = {
+        "Hadoop Configuration Resources": config,
+        "record-reader": "json",
+        "Directory": "s3a://lake/sensors",
+    }
+    with TestRunner(PutParquet, props) as runner:
+        runner.add_service("json", JsonTreeReader(), {})
+        runner.enqueue(READINGS, filename="r.parquet")
+        started = time.monotonic()
+        runner.run()
+        assert time.monotonic() - started < 15
+        runner.assert_all_transferred(PutParquet.RETRY, 1)
+        retried = runner.transferred(PutParquet.RETRY)[0]
+        assert retried.penalized
+        assert "s3://lake/sensors/r.parquet" in retried.attributes["record.error.message"]
+        assert retried.content == READINGS, "nothing lost"
+        assert "SEND" not in runner.provenance_types()

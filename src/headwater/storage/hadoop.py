@@ -32,6 +32,7 @@ from headwater.storage.filesystem import Storage, open_storage, plain_filename
 
 DEFAULT_FS = "fs.defaultFS"
 _SCHEMES = {"s3a": "s3", "s3n": "s3"}
+_SUPPORTED = ("file", "hdfs", "s3", "s3a")
 
 
 def parse_resources(text: str) -> tuple[str, ...]:
@@ -112,6 +113,10 @@ class HadoopFileSystems:
             default = urlsplit(self.default_fs)
             parts = default._replace(path=text, query="", fragment="")
         scheme = _SCHEMES.get(parts.scheme, parts.scheme)
+        if scheme not in _SUPPORTED:
+            raise ProcessException(
+                f"{text!r}: no filesystem for {parts.scheme}:// (use {', '.join(_SUPPORTED)})"
+            )
         if scheme == "file":
             folder = os.path.abspath(parts.path or "/")
         elif scheme == "s3":
@@ -120,7 +125,8 @@ class HadoopFileSystems:
             folder = f"{parts.netloc}/{parts.path.strip('/')}".rstrip("/")
         else:
             folder = posixpath.normpath(posixpath.join("/", parts.path)) or "/"
-        storage = self._storage(scheme, parts.netloc if scheme != "file" else "")
+        shared = scheme in ("file", "s3")  # one filesystem for every bucket
+        storage = self._storage(scheme, "" if shared else parts.netloc)
         return Target(storage, posixpath.join(folder, name), folder)
 
     def _storage(self, scheme: str, netloc: str) -> Storage:

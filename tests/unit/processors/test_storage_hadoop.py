@@ -232,14 +232,22 @@ def test_put_hdfs_compresses_with_the_codec_extension(
     assert unpack((tmp_path / f"r.txt{extension}").read_bytes()) == b"reading " * 1000  # type: ignore[operator]
 
 
-def test_put_hdfs_bad_filename_fails_without_yielding(tmp_path: Path) -> None:
-    with TestRunner(PutHDFS, {"Directory": str(tmp_path)}) as runner:
-        runner.enqueue(b"x", filename="..")
-        runner.run()
+@pytest.mark.parametrize(
+    ("directory", "filename", "reason"),
+    [
+        ("{tmp}", "..", "not a plain file name"),
+        ("gs://bucket/x", "a.txt", "no filesystem for gs://"),
+        ("s3a:///x", "a.txt", "names no bucket"),
+    ],
+)
+def test_put_hdfs_bad_directory_or_filename_fails_without_yielding(
+    tmp_path: Path, directory: str, filename: str, reason: str
+) -> None:
+    with TestRunner(PutHDFS, {"Directory": directory.format(tmp=tmp_path)}) as runner:
+        runner.enqueue(b"x", filename=filename)
+        runner.run(stop=False)
         runner.assert_all_transferred(PutHDFS.FAILURE, 1)
-        assert (
-            "not a plain file name" in runner.transferred("failure")[0].attributes["error.message"]
-        )
+        assert reason in runner.transferred("failure")[0].attributes["error.message"]
         assert runner.node.context is not None and not runner.node.context.yield_requested
 
 
