@@ -132,6 +132,11 @@ class ProcessSession:
         ff = self._current(flowfile)
         return self.repositories.content.read(ff.claim, ff.offset, ff.size)
 
+    def read_many(self, flowfiles: Sequence[FlowFile]) -> list[bytes]:
+        """The contents of many FlowFiles, reading each claim file once (for merges)."""
+        current = [self._current(ff) for ff in flowfiles]
+        return self.repositories.content.read_many([(f.claim, f.offset, f.size) for f in current])
+
     def read_text(self, flowfile: FlowFile, encoding: str = "utf-8") -> str:
         return self.read(flowfile).decode(encoding)
 

@@ -111,7 +111,7 @@ class MergeRecord(AbstractMerge):
     ) -> tuple[dict[str, _Rows], list[FlowFile]]:
         """Each FlowFile's rows: all parsed at once (``read_many``) or, when one does not
         fit, one at a time so that only the FlowFiles that do not fit fail."""
-        contents = [session.read(ff) for ff in taken]
+        contents = session.read_many(taken)
         try:
             table, counts = reader.read_many(contents, [ff.attributes for ff in taken])
         except (RecordError, pa.ArrowInvalid, pa.ArrowTypeError):

@@ -23,7 +23,7 @@ from __future__ import annotations
 import io
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -162,6 +162,46 @@ class ContentRepository:
                 f"content claim {claim} is short: wanted {size} bytes at {offset}, got {len(data)}"
             )
         return data
+
+    def read_many(self, items: Sequence[tuple[int, int, int]]) -> list[bytes]:
+        """The contents of many ``(claim, offset, size)``, in order, each claim opened
+        once and read in one go where its items lie close together: a merge of 10,000
+        small FlowFiles costs 10,000 opens otherwise (~30 us each)."""
+        out = [b""] * len(items)
+        by_claim: dict[int, list[int]] = {}
+        for index, (claim, _, size) in enumerate(items):
+            if claim and size:
+                by_claim.setdefault(claim, []).append(index)
+        for claim, indexes in by_claim.items():
+            start = min(items[i][1] for i in indexes)
+            end = max(items[i][1] + items[i][2] for i in indexes)
+            wanted = sum(items[i][2] for i in indexes)
+            writer = self._writing.get(claim)
+            if writer is not None and end > writer.flushed:
+                with self._lock:
+                    writer.flush()
+            try:
+                with open(self.path_of(claim), "rb") as file:
+                    if end - start <= 2 * wanted:  # dense: one read, then slices
+                        file.seek(start)
+                        span = file.read(end - start)
+                        for i in indexes:
+                            _, offset, size = items[i]
+                            out[i] = span[offset - start : offset - start + size]
+                    else:
+                        for i in indexes:
+                            _, offset, size = items[i]
+                            file.seek(offset)
+                            out[i] = file.read(size)
+            except OSError as exc:
+                raise RepositoryError(f"cannot read content claim {claim}: {exc}") from exc
+            for i in indexes:
+                if len(out[i]) != items[i][2]:
+                    raise RepositoryError(
+                        f"content claim {claim} is short: wanted {items[i][2]} bytes at"
+                        f" {items[i][1]}, got {len(out[i])}"
+                    )
+        return out
 
     def open(self, claim: int, offset: int, size: int) -> BinaryIO:
         """A read-only stream over one FlowFile's content, without loading it whole."""
