@@ -184,7 +184,13 @@ def ingest_flow(port: int, out_dir: Path, min_records: int, threads: int) -> dic
             },
         },
         "connections": [
-            {"from": "listen", "relationships": ["success"], "to": "merge"},
+            {  # room for the readings of a few bins: at the default 10,000 ListenHTTP
+                # stops at one bin's worth and waits for the merge's next trigger
+                "from": "listen",
+                "relationships": ["success"],
+                "to": "merge",
+                "back-pressure": {"objects": min_records * 20},
+            },
             {"from": "merge", "relationships": ["merged"], "to": "put"},
         ],
     }
@@ -377,7 +383,9 @@ def main() -> None:
     batch = b"[" + b",".join([one] * args.batch) + b"]"
     version = None if args.skip_node_red else node_red_version()
     red = node_red_installed(version) if version else None
-    print(f"{os.cpu_count()} CPUs; {args.connections} keep-alive connections, wrk -t2")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"{os.cpu_count()} CPUs, load average {load} (the machine is shared: other work")
+    print(f"skews both systems alike); {args.connections} keep-alive connections, wrk -t2")
 
     single, nodered, batched = [], [], []
     for _ in range(args.rounds):
@@ -405,6 +413,7 @@ def main() -> None:
             if key.startswith("us_per_reading.")
         ]
         print(f"  {label:<8}" + ", ".join(parts))
+    print(f"load average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     if not args.skip_profile:
         profiler = SamplingProfiler()
         run_headwater(one, 1, args, profiler)
