@@ -120,6 +120,9 @@ def test_record_path_subset_on_arrow() -> None:
     assert column_rows(lists, ("tags", "[*]"))[1].to_pylist() == [1, 1]
     updated = set_column(lists, ("tags", "[*]"), pa.array([1, 2]))
     assert updated.column("tags").to_pylist() == [None, [1, 2]]
+    large = pa.table({"tags": pa.array([["a"], ["b"]], pa.large_list(pa.string()))})
+    updated = set_column(large, ("tags", "[*]"), pa.array([1, 2]))
+    assert updated.schema.field("tags").type == pa.large_list(pa.int64())
 
 
 BATCH = json.dumps(

@@ -213,10 +213,12 @@ def _set(parent: pa.Array, path: FieldPath, values: pa.Array) -> pa.Array:
             values = _set(inner, path[1:], values)
         if len(values) != len(inner):
             raise ValueError(f"{len(values)} values for {len(inner)} array elements")
+        large = isinstance(parent.type, pa.LargeListType)
+        width = pa.int64() if large else pa.int32()
         lengths = pc.fill_null(pc.list_value_length(parent), 0)
-        ends = pc.cumulative_sum(lengths).cast(pa.int32())
-        offsets = pa.concat_arrays([pa.array([0], pa.int32()), ends])
-        return pa.ListArray.from_arrays(offsets, values, mask=mask)
+        offsets = pa.concat_arrays([pa.array([0], width), pc.cumulative_sum(lengths).cast(width)])
+        build = pa.LargeListArray if large else pa.ListArray
+        return build.from_arrays(offsets, values, mask=mask)
     kind: pa.StructType = parent.type
     fields = [kind.field(i) for i in range(kind.num_fields)]
     children = [parent.field(i) for i in range(kind.num_fields)]
