@@ -1,14 +1,14 @@
 """PartitionRecord: group the records of a FlowFile by the values of some fields.
 
 Grouping is one Arrow group-by over the keys with the row indices gathered per group,
-then one ``take`` per group: no Python loop over records. Only the simplest RecordPath,
-``/field`` (a top-level field by name), is supported; nested paths, predicates and
-functions are refused at load time with a clear message.
+then one ``take`` per group: no Python loop over records. A RecordPath of the subset in
+:mod:`headwater.services.records.recordpath` that selects one value per record
+(``/host``, ``/location/city``, ``//city``) names each key; paths into arrays select
+several values per record and send the FlowFile to failure, as NiFi does.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping
 
@@ -30,10 +30,9 @@ from headwater.processors.records import (
     write_records,
     writer_property,
 )
+from headwater.services.records import recordpath
 from headwater.services.records.api import RecordError
-
-SIMPLE_PATH = re.compile(r"^/([^/\[\]()*]+)$")
-"""The RecordPath subset supported: ``/field``."""
+from headwater.services.records.recordpath import RecordPath
 
 _ROW = "__headwater_row__"
 
@@ -49,15 +48,14 @@ def _render(value: object) -> str | None:
 class PartitionRecord(Processor):
     """Splits the records of a FlowFile into groups that share the values of the fields
     named by the dynamic properties (RecordPaths); each group becomes a child FlowFile
-    with each property's value as an attribute of its name.
-
-    Only RecordPaths of the form ``/field`` (a top-level field) are supported.
-    """
+    with each property's value as an attribute of its name."""
 
     tags = ("record", "partition", "recordpath", "rpath", "segment", "split", "group", "bin")
     input_requirement = InputRequirement.REQUIRED
     dynamic_property = DynamicProperty(
-        "A RecordPath (``/field``); its value is the attribute of the property's name", False
+        "A RecordPath (``/host``, ``/location/city``); its value is the attribute of the"
+        " property's name",
+        False,
     )
 
     SUCCESS = Relationship("success", "One FlowFile per distinct combination of values.")
@@ -80,26 +78,21 @@ class PartitionRecord(Processor):
                     "add e.g. host: /host",
                 )
             ]
-        return [
-            Problem(
-                f"properties.{name}",
-                f"only RecordPaths of the form /field are supported, got {path!r}",
-                "name a top-level field, e.g. /host",
-            )
-            for name, path in paths.items()
-            if not SIMPLE_PATH.match(path.strip())
-        ]
+        problems = []
+        for name, path in paths.items():
+            try:
+                RecordPath.compile(path)
+            except ValueError as exc:
+                problems.append(Problem(f"properties.{name}", str(exc), "e.g. /host"))
+        return problems
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         reader, writer = context[self.reader], context[self.writer]
-        fields = {
-            name: SIMPLE_PATH.match(value.raw.strip()).group(1)  # type: ignore[union-attr]
-            for name, value in context.dynamic.items()
-        }
+        paths = {name: RecordPath.compile(value.raw) for name, value in context.dynamic.items()}
         for ff in session.get_batch():
             try:
                 table = reader.read(session.read(ff), ff.attributes)
-                groups = self._groups(table, list(fields.values()))
+                groups = self._groups(table, list(paths.values()))
                 written = [(keys, part, writer.write(part, ff.attributes)) for keys, part in groups]
             except READ_ERRORS as exc:
                 fail(context, session, ff, self.FAILURE, exc)
@@ -110,7 +103,7 @@ class PartitionRecord(Processor):
             }
             for index, (keys, part, data) in enumerate(written):
                 extra = {**fragment, "fragment.index": str(index)}
-                for name, key in zip(fields, keys, strict=True):
+                for name, key in zip(paths, keys, strict=True):
                     if key is not None:
                         extra[name] = key
                 child = session.create(ff)
@@ -120,18 +113,34 @@ class PartitionRecord(Processor):
             session.transfer(ff, self.ORIGINAL)
 
     @staticmethod
-    def _groups(table: pa.Table, fields: list[str]) -> list[tuple[list[str | None], pa.Table]]:
-        """Each distinct combination of the fields' values, in order of first appearance,
+    def _groups(
+        table: pa.Table, paths: list[RecordPath]
+    ) -> list[tuple[list[str | None], pa.Table]]:
+        """Each distinct combination of the paths' values, in order of first appearance,
         with its records."""
-        missing = [f for f in dict.fromkeys(fields) if f not in table.column_names]
-        if missing:
-            raise RecordError("not in the records", field=missing[0])
-        keys = list(dict.fromkeys(fields))
-        indexed = table.select(keys).append_column(_ROW, pa.array(range(table.num_rows)))
-        grouped = indexed.group_by(keys, use_threads=False).aggregate([(_ROW, "list")])
+        keys = {path.text: _key_column(table, path) for path in paths}
+        indexed = pa.table({**keys, _ROW: pa.array(range(table.num_rows))})
+        grouped = indexed.group_by(list(keys), use_threads=False).aggregate([(_ROW, "list")])
         rows = grouped.column(f"{_ROW}_list").to_pylist()
         order = sorted(range(len(rows)), key=lambda i: rows[i][0])
         values = {k: grouped.column(k).to_pylist() for k in keys}
         return [
-            ([_render(values[f][i]) for f in fields], table.take(pa.array(rows[i]))) for i in order
+            ([_render(values[p.text][i]) for p in paths], table.take(pa.array(rows[i])))
+            for i in order
         ]
+
+
+def _key_column(table: pa.Table, path: RecordPath) -> pa.Array:
+    """The one value per record that ``path`` selects."""
+    selected = path.select(table.schema)
+    if not selected:
+        raise RecordError(f"RecordPath {path.text} selects no field of the records")
+    if len(selected) > 1 or recordpath.ELEMENTS in selected[0]:
+        raise RecordError(
+            f"RecordPath {path.text} selects several values per record; a partition key "
+            "must be one value"
+        )
+    values = recordpath.column(table, selected[0])
+    if pa.types.is_struct(values.type) or pa.types.is_list(values.type):
+        raise RecordError(f"RecordPath {path.text} selects a record or an array, not a value")
+    return values

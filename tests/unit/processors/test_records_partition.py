@@ -1,4 +1,4 @@
-"""PartitionRecord: one child per distinct combination of /field values."""
+"""PartitionRecord: one child per distinct combination of RecordPath values."""
 
 import json
 
@@ -45,9 +45,32 @@ def test_partition_record_sends_a_missing_field_or_bad_input_to_failure() -> Non
         runner.run()
         runner.assert_all_transferred(PartitionRecord.FAILURE, 2)
         reasons = [f.attributes["record.error.message"] for f in runner.transferred("failure")]
-        assert "field 'site': not in the records" in reasons
+        assert "RecordPath /site selects no field of the records" in reasons
 
 
-def test_partition_record_refuses_record_paths_beyond_a_top_level_field() -> None:
-    with partition(nested="/a/b") as runner:
-        runner.assert_invalid("nested")
+def test_partition_record_groups_by_nested_fields() -> None:
+    devices = [
+        {"host": "edge1", "site": {"city": "Oslo", "rack": 1}},
+        {"host": "edge2", "site": {"city": "Bergen", "rack": 1}},
+        {"host": "edge3", "site": {"city": "Oslo", "rack": 2}},
+    ]
+    with partition(city="/site/city", rack="//rack") as runner:
+        runner.enqueue(json.dumps(devices).encode())
+        runner.run()
+        parts = runner.transferred(PartitionRecord.SUCCESS)
+        keys = [(p.attributes["city"], p.attributes["rack"]) for p in parts]
+        assert keys == [("Oslo", "1"), ("Bergen", "1"), ("Oslo", "2")]
+
+
+def test_partition_record_sends_a_path_with_several_values_per_record_to_failure() -> None:
+    with partition(reading="/readings[*]") as runner:
+        runner.enqueue(b'[{"readings": [1, 2]}, {"readings": [3]}]')
+        runner.run()
+        runner.assert_all_transferred(PartitionRecord.FAILURE, 1)
+        reason = runner.transferred("failure")[0].attributes["record.error.message"]
+        assert "several values per record" in reason
+
+
+def test_partition_record_refuses_record_paths_outside_the_subset() -> None:
+    with partition(first="/a[0]", short="substring(/a, 0, 1)") as runner:
+        runner.assert_invalid("first", "short")
