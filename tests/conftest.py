@@ -66,6 +66,10 @@ class Servers:
         self._ftp: list[FtpServer] = []
         self._moto: list[ThreadedMotoServer] = []
 
+    @staticmethod
+    def free_port() -> int:
+        return free_port()
+
     def ftp(self, port: int = 0) -> FtpServer:
         home = self.home / f"ftp{len(self._ftp)}"
         home.mkdir(parents=True)

@@ -139,6 +139,23 @@ def test_unreachable_server_goes_to_failure_penalized() -> None:
     assert out.penalized
 
 
+def test_unreachable_server_fails_one_returns_the_rest_and_yields() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    runner = TestRunner(
+        PutFTP,
+        {"Hostname": "127.0.0.1", "Port": str(port), "Username": "camera", "Password": "x"},
+    )
+    for index in range(20):
+        runner.enqueue(JPEG, filename=f"cat{index}.jpg")
+    runner.run(stop=False)
+    (failed,) = runner.transferred(PutFTP.FAILURE)
+    assert failed.penalized and failed.attributes["filename"] == "cat0.jpg"
+    assert runner.queue_size() == 19, "the rest went back to the queue, untried"
+    assert runner.context.yield_requested
+
+
 def test_wrong_password_goes_to_failure(ftp: _Site) -> None:
     runner = _runner(ftp, Password="wrong")
     runner.enqueue(JPEG, filename="cat.jpg", camera="porch")

@@ -105,6 +105,30 @@ def test_unreachable_endpoint_goes_to_failure_penalized() -> None:
     assert "SEND" not in runner.provenance_types()
 
 
+def test_unreachable_endpoint_fails_one_returns_the_rest_and_yields() -> None:
+    dead = f"http://127.0.0.1:{_free_port()}"
+    runner = TestRunner(PutS3Object, _props(dead, **{"Communications Timeout": "2 sec"}))
+    for index in range(20):
+        runner.enqueue(JPEG, filename=f"cat{index}.jpg")
+    runner.run(stop=False)
+    (failed,) = runner.transferred(PutS3Object.FAILURE)
+    assert failed.penalized and failed.attributes["filename"] == "cat0.jpg"
+    assert runner.queue_size() == 19, "the rest went back to the queue, untried"
+    assert runner.context.yield_requested
+    assert runner.provenance_types() == ["ATTRIBUTES_MODIFIED"]
+
+
+def test_an_object_error_does_not_stop_the_batch(endpoint: str, s3: Any) -> None:
+    runner = TestRunner(PutS3Object, _props(endpoint, Bucket="${bucket}"))
+    runner.enqueue(JPEG, filename="a.jpg", bucket="no-such-bucket")
+    runner.enqueue(JPEG, filename="b.jpg", bucket="images")
+    runner.run(stop=False)
+    runner.assert_transferred(PutS3Object.FAILURE, 1)
+    runner.assert_transferred(PutS3Object.SUCCESS, 1)
+    assert runner.queue_size() == 0
+    assert not runner.context.yield_requested
+
+
 def test_bucket_and_key_are_required() -> None:
     runner = TestRunner(PutS3Object, {})
     runner.assert_invalid("Bucket")

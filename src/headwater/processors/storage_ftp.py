@@ -122,10 +122,19 @@ class PutFTP(_FTPProcessor):
     )
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
-        for ff in session.get_batch(context[self.batch_size]):
+        batch = session.get_batch(context[self.batch_size])
+        for index, ff in enumerate(batch):
             started = time.monotonic()
             try:
                 storage = self._connect(context, ff)
+            except ProcessException as exc:
+                # The server is unreachable: as NiFi, fail this one, leave the rest in
+                # the queue untried (each would wait out the timeout again), and yield.
+                self._fail(context, session, ff, exc)
+                session.transfer_all(batch[index + 1 :])
+                context.yield_()
+                return
+            try:
                 url, written = self._put(context, session, storage, ff)
             except ProcessException as exc:
                 if isinstance(exc, _Rejected):
@@ -135,16 +144,21 @@ class PutFTP(_FTPProcessor):
                     continue
                 if isinstance(exc, StorageError):
                     self._disconnect()
-                reason = str(exc)
-                context.logger.warning("routing %s to failure: %s", ff.uuid, reason)
-                ff = session.put_attribute(ff, "error.message", reason)
-                session.transfer(session.penalize(ff), self.FAILURE)
+                self._fail(context, session, ff, exc)
                 continue
             ff = session.put_attribute(ff, REMOTE_URL, url)
             if written:
                 millis = int((time.monotonic() - started) * 1000)
                 session.provenance.send(ff, url, millis=millis)
             session.transfer(ff, self.SUCCESS)
+
+    def _fail(
+        self, context: ProcessContext, session: ProcessSession, ff: FlowFile, exc: Exception
+    ) -> None:
+        reason = str(exc)
+        context.logger.warning("routing %s to failure: %s", ff.uuid, reason)
+        ff = session.put_attribute(ff, "error.message", reason)
+        session.transfer(session.penalize(ff), self.FAILURE)
 
     def _put(
         self, context: ProcessContext, session: ProcessSession, storage: Storage, ff: FlowFile

@@ -2,13 +2,19 @@
 
 Both go through :mod:`headwater.storage` (s3fs). One filesystem per schedule reuses its
 connections; botocore retries once and times out quickly so that an unreachable
-endpoint sends the FlowFile to failure, penalized, instead of holding the thread.
+endpoint sends the FlowFile to failure, penalized, instead of holding the thread; the
+rest of the batch then goes back to the queue untried and the processor yields, so a
+dead endpoint costs one timeout per yield, not one per FlowFile.
 """
 
 from __future__ import annotations
 
 import time
 from typing import Any
+
+from botocore.exceptions import (  # type: ignore[import-untyped]
+    ConnectionError as EndpointUnreachable,
+)
 
 from headwater.context import ProcessContext
 from headwater.engine.session import ProcessSession
@@ -76,6 +82,24 @@ class _S3Processor(Processor):
         url = f"{endpoint.rstrip('/')}/{bucket}/{key}" if endpoint else f"s3://{bucket}/{key}"
         return bucket, key, url
 
+    def _unreachable(
+        self,
+        context: ProcessContext,
+        session: ProcessSession,
+        rest: list[FlowFile],
+        exc: Exception,
+    ) -> bool:
+        """Whether ``exc`` says the endpoint cannot be reached; if so the ``rest`` of the
+        batch goes back to its queue untried and the processor yields."""
+        cause: BaseException | None = exc
+        while cause is not None and not isinstance(cause, EndpointUnreachable):
+            cause = cause.__cause__ or cause.__context__
+        if cause is None:
+            return False
+        session.transfer_all(rest)
+        context.yield_()
+        return True
+
     def _fail(
         self, context: ProcessContext, session: ProcessSession, ff: FlowFile, exc: Exception
     ) -> None:
@@ -106,7 +130,8 @@ class PutS3Object(_S3Processor):
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         storage = self._storage
         assert storage is not None, "on_scheduled opens the storage"
-        for ff in session.get_batch(100):
+        batch = session.get_batch(100)
+        for index, ff in enumerate(batch):
             started = time.monotonic()
             try:
                 bucket, key, url = self._locate(context, ff)
@@ -120,6 +145,8 @@ class PutS3Object(_S3Processor):
                     result = storage.put(f"{bucket}/{key}", stream, REPLACE, write_options=options)
             except ProcessException as exc:
                 self._fail(context, session, ff, exc)
+                if self._unreachable(context, session, batch[index + 1 :], exc):
+                    return
                 continue
             attributes = {"s3.bucket": bucket, "s3.key": key, "s3.url": url}
             etag = str(result.details.get("ETag", "")).strip('"')
@@ -145,13 +172,16 @@ class FetchS3Object(_S3Processor):
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         storage = self._storage
         assert storage is not None, "on_scheduled opens the storage"
-        for ff in session.get_batch(100):
+        batch = session.get_batch(100)
+        for index, ff in enumerate(batch):
             started = time.monotonic()
             try:
                 bucket, key, url = self._locate(context, ff)
                 data = storage.fetch(f"{bucket}/{key}")
             except ProcessException as exc:
                 self._fail(context, session, ff, exc)
+                if self._unreachable(context, session, batch[index + 1 :], exc):
+                    return
                 continue
             ff = session.write(ff, data)
             ff = session.put_all_attributes(ff, {"s3.bucket": bucket, "s3.key": key})
