@@ -67,7 +67,7 @@ class SamplingProfiler:
         self.interval = interval
         self.own: Counter[str] = Counter()
         self.total: Counter[str] = Counter()
-        self.samples = 0
+        self.samples = self.loop_native = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -81,10 +81,10 @@ class SamplingProfiler:
             self._thread.join()
 
     def _run(self) -> None:
-        me = threading.get_ident()
+        skip = {threading.get_ident(), threading.main_thread().ident}  # the sampler, wrk's
         while not self._stop.wait(self.interval):
             for ident, frame in sys._current_frames().items():
-                if ident == me:
+                if ident in skip:
                     continue
                 names = []
                 current: FrameType | None = frame
@@ -94,6 +94,9 @@ class SamplingProfiler:
                     current = current.f_back
                 if names[0].startswith(("wait (", "_wait_for_tstate_lock", "select (")):
                     continue  # an idle thread
+                if names[0] == "_run (server.py)":
+                    self.loop_native += 1  # in uvloop: sockets, or waiting for them
+                    continue
                 self.samples += 1
                 self.own[names[0]] += 1
                 for name in set(names):
@@ -103,9 +106,11 @@ class SamplingProfiler:
         n = max(self.samples, 1)
         own = [f"      {c / n:6.1%} {name}" for name, c in self.own.most_common(top)]
         total = [f"      {c / n:6.1%} {name}" for name, c in self.total.most_common(top)]
-        return "\n".join(
-            [f"    self time ({self.samples} busy samples):", *own, "    inclusive:", *total]
+        head = (
+            f"    self time ({self.samples} samples of Python or SQLite at work; the server"
+            f" loop was in uvloop, on sockets or idle, in {self.loop_native} more):"
         )
+        return "\n".join([head, *own, "    inclusive:", *total])
 
 
 def free_port() -> int:

@@ -4,9 +4,10 @@ go to the server's waiting deque as ``IngestRequest`` objects.
 
 What needs no trigger is answered here at once: health checks, HEAD, 404, 405, 403 for
 a client certificate the patterns refuse, 413 past the body limit (checked on
-Content-Length before the body, and on the bytes of a chunked body), 431 past the header
-limit, 400 for what does not parse. A connection with many unanswered requests stops
-reading until they are answered, so a fast client cannot queue without bound.
+Content-Length before the body, and on the bytes of a chunked body), 431 as soon as the
+request line and headers pass their limit, 400 for what does not parse. A connection
+with many unanswered requests stops reading until they are answered, so a fast client
+cannot queue without bound.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ _SHORT_DN = {
     "stateOrProvinceName": "ST",
     "emailAddress": "EMAILADDRESS",
 }
+
+
+class _HeadTooLarge(Exception):
+    """Raised in a parser callback to stop at once; answered 431."""
 
 
 class IngestRequest:
@@ -130,7 +135,12 @@ class IngestConnection(asyncio.Protocol):
         except httptools.HttpParserUpgrade:
             self._give_up(HTTPStatus.BAD_REQUEST, b"protocol upgrades are not supported")
         except httptools.HttpParserError as exc:
-            self._give_up(HTTPStatus.BAD_REQUEST, f"malformed HTTP request: {exc}".encode())
+            if self.header_bytes > self.server.max_header_size:  # raised by on_url/on_header
+                limit = self.server.max_header_size
+                reason = f"request line and headers over {limit} bytes".encode()
+                self._give_up(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, reason)
+            else:
+                self._give_up(HTTPStatus.BAD_REQUEST, f"malformed HTTP request: {exc}".encode())
 
     # -- parser callbacks ----------------------------------------------------------------
 
@@ -139,10 +149,17 @@ class IngestConnection(asyncio.Protocol):
 
     def on_url(self, url: bytes) -> None:
         self.url += url
+        self._count_header_bytes(len(url))
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.header_bytes += len(name) + len(value) + 4
+        self._count_header_bytes(len(name) + len(value) + 4)
         self.headers.append((name, value))
+
+    def _count_header_bytes(self, count: int) -> None:
+        """Stop parsing as soon as the head passes the limit, before it fills memory."""
+        self.header_bytes += count
+        if self.header_bytes > self.server.max_header_size:
+            raise _HeadTooLarge
 
     def on_headers_complete(self) -> None:
         if self.discarding:
@@ -150,9 +167,7 @@ class IngestConnection(asyncio.Protocol):
         server = self.server
         method = self.parser.get_method()
         path = self.url.split(b"?", 1)[0]
-        if self.header_bytes > server.max_header_size:
-            self.early = (HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, b"", b"")
-        elif path in server.health_paths:
+        if path in server.health_paths:
             if method in (b"GET", b"HEAD"):
                 self.early = (HTTPStatus.OK, b"" if method == b"HEAD" else b"OK", b"")
             else:

@@ -140,6 +140,20 @@ def test_bodies_over_max_request_size_get_413_and_are_not_stored() -> None:
         runner.close()
 
 
+def test_oversized_heads_get_431_and_garbage_gets_400() -> None:
+    runner = listen(**{"Request Header Maximum Size": "1 KB"})
+    try:
+        response = httpx.post(url(runner), content=b"x", headers={"X-Big": "y" * 2000})
+        assert response.status_code == 431
+        port = runner.processor.server.port  # type: ignore[attr-defined]
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+            assert sock.recv(1024).startswith(b"HTTP/1.1 400 ")
+        assert not runner.processor.has_pending_work()
+    finally:
+        runner.close()
+
+
 def test_pipelined_requests_are_answered_in_order_on_one_connection() -> None:
     runner = listen()
     try:
