@@ -2,6 +2,8 @@
 
 from headwater.processors import (
     attributes,
+    device_camera,
+    device_sensors,
     duplicate,
     files,
     files_fetch,
@@ -33,6 +35,8 @@ from headwater.processors import (
 
 __all__ = [
     "attributes",
+    "device_camera",
+    "device_sensors",
     "duplicate",
     "files",
     "files_fetch",
