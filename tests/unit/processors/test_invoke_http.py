@@ -63,6 +63,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Location", "/json")
             self.send_header("Content-Length", "0")
             self.end_headers()
+        elif self.path == "/auth":
+            expected = "Basic " + base64.b64encode(b"jobs-user:s3cr:et").decode()
+            if self.headers.get("Authorization") == expected:
+                self._reply(200, b'{"authorized": true}')
+            else:
+                self._reply(401, b"who are you?", "text/plain")
         elif self.path == "/slow":
             self.server.release.wait(5)
             self._reply(200, b"{}")
@@ -341,3 +347,20 @@ def test_response_headers_to_request_and_ignored_content(server: _Server) -> Non
         response = runner.transferred(InvokeHTTP.RESPONSE)[0]
         assert response.content == b""
         response.assert_attribute_equals("mime.type", "application/json")
+
+
+def test_basic_auth_with_a_password_and_a_wrong_one(server: _Server) -> None:
+    props = {"Basic Authentication Username": "jobs-user"}
+    with _runner(server, "/auth", **props, **{"Basic Authentication Password": "s3cr:et"}) as ok:
+        ok.enqueue(b"")
+        ok.run()
+        ok.assert_transferred(InvokeHTTP.ORIGINAL, 1)
+        assert json.loads(ok.transferred(InvokeHTTP.RESPONSE)[0].content) == {"authorized": True}
+    with _runner(server, "/auth", **props, **{"Basic Authentication Password": "guess"}) as bad:
+        bad.enqueue(b"")
+        bad.run()
+        bad.assert_all_transferred(InvokeHTTP.NO_RETRY, count=1)
+        out = bad.transferred(InvokeHTTP.NO_RETRY)[0]
+        out.assert_attribute_equals("invokehttp.status.code", "401")
+        out.assert_attribute_equals("invokehttp.response.body", "who are you?")
+    assert [s["path"] for s in server.seen] == ["/auth", "/auth"]
