@@ -1,0 +1,1 @@
+"""Security: the certificates hub and agents present to each other (``certificates``)."""
