@@ -8,11 +8,13 @@ each value is coerced to its field's type first.
 from __future__ import annotations
 
 import decimal
+import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
 import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.json as pa_json  # type: ignore[import-untyped]
 
 from headwater.context import ServiceContext
 from headwater.processor import Property
@@ -74,6 +76,9 @@ class JsonTreeReader(SchemaAccessing, RecordReaderFactory):
         readings. Otherwise, one at a time."""
         if self._access.strategy != INFER or not contents:
             return super().read_many(contents, attributes)
+        lines = _read_lines(contents)
+        if lines is not None:
+            return lines, [1] * len(contents)
         rows: list[Any] = []
         counts = []
         for data in contents:
@@ -85,6 +90,31 @@ class JsonTreeReader(SchemaAccessing, RecordReaderFactory):
             if any(row.keys() != fields for row in rows):
                 return super().read_many(contents, attributes)
         return table_from_rows(rows, None), counts
+
+
+_PLAIN_TYPES = (pa.int64(), pa.float64(), pa.string(), pa.bool_(), pa.null())
+
+
+def _read_lines(contents: Sequence[bytes]) -> pa.Table | None:
+    """Contents that are each one object on one line, read as JSON Lines by pyarrow's
+    reader: C++ threads without the GIL, several times faster than orjson and
+    ``from_pylist`` (the cost of merging single readings). Only when each gives one row
+    and every column has a type both ways infer alike (numbers, text, booleans, nulls;
+    pyarrow would make timestamps of ISO dates); else None, and the caller reads them
+    the general way."""
+    lines = []
+    for data in contents:
+        line = data.strip()
+        if line[:1] != b"{" or b"\n" in line or b"\r" in line:
+            return None
+        lines.append(line)
+    try:
+        table = pa_json.read_json(io.BytesIO(b"\n".join(lines)))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if table.num_rows != len(lines) or any(t not in _PLAIN_TYPES for t in table.schema.types):
+        return None
+    return table
 
 
 def _default(value: Any) -> Any:
