@@ -250,6 +250,7 @@ def load_extensions() -> None:
     from importlib.metadata import entry_points
 
     importlib.import_module("headwater.processors")
+    importlib.import_module("headwater.s2s")  # InputPort, RemoteProcessGroup
     importlib.import_module("headwater.services")
     for entry in entry_points(group="headwater.extensions"):
         entry.load()

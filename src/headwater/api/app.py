@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.params import Depends as DependsParam
 from fastapi.responses import JSONResponse
 
-from headwater.api import processors, provenance, queues, status
+from headwater.api import processors, provenance, queues, site_to_site, status
 from headwater.api.dependencies import BearerToken
 from headwater.engine.controller import FlowController
 from headwater.errors import ApiError, ConfigurationError, RepositoryError
@@ -54,6 +54,7 @@ def create_app(controller: FlowController, *, token: str | None = None) -> FastA
             {"name": "connections", "description": "Connections and their queues."},
             {"name": "provenance", "description": "Events, lineage and content downloads."},
             {"name": "flowfiles", "description": "FlowFiles by uuid."},
+            {"name": "site-to-site", "description": "Transactions into the flow's input ports."},
         ],
     )
     if token is not None and not token.strip():
@@ -63,6 +64,7 @@ def create_app(controller: FlowController, *, token: str | None = None) -> FastA
     app.include_router(status.health_router, prefix=API_PREFIX)
     for module in (status, processors, queues, provenance):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=guarded)
+    app.include_router(site_to_site.router, dependencies=guarded)  # NiFi's paths, no prefix
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RepositoryError, _repository_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

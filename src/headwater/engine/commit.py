@@ -10,7 +10,7 @@ session is marked durable and a rollback no longer puts its inputs back).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from headwater.engine.queue import FlowFileQueue
@@ -48,6 +48,7 @@ def commit_session(
     records: Iterable[Record],
     forks: Mapping[str, list[str]],
     counters: Mapping[str, int],
+    receipts: Sequence[bytes] = (),
 ) -> None:
     node = session.node
     repos = session.repositories
@@ -167,7 +168,9 @@ def commit_session(
         if prepared is not None:
             provenance.write(prepared)
         confirm = (prepared.first_id, prepared.last_id) if prepared is not None else None
-        flowfiles.commit(rows, deletes, confirm, provenance.settled_through())
+        flowfiles.commit(
+            rows, deletes, confirm, provenance.settled_through(), receipts=receipts, received=now
+        )
     except BaseException:
         if prepared is not None:
             try:

@@ -45,6 +45,7 @@ class ProcessSession:
         self._forks: dict[str, list[str]] = {}
         self._writer: ClaimWriter | None = None
         self._counters: dict[str, int] = {}
+        self._receipts: list[bytes] = []
         self.provenance = ProvenanceReporter(node.id, node.type_name)
         self.durable = False  # the FlowFile repository holds this commit: no going back
 
@@ -95,6 +96,26 @@ class ProcessSession:
             self.provenance.join(ff, parents)
         self._records[ff.uuid] = Record(None, ff, None)
         return ff
+
+    def receive(
+        self, uuid: str, attributes: Mapping[str, str], *, lineage_start: int | None = None
+    ) -> FlowFile:
+        """A new FlowFile that arrived from another system and keeps its ``uuid`` there
+        (site-to-site), so the lineage runs on across systems; the caller records the
+        RECEIVE event. A uuid already in this session gets FlowFileHandlingError."""
+        if uuid in self._records:
+            raise FlowFileHandlingError(f"{uuid} is already part of this session")
+        attrs = {"filename": uuid, "path": "./", **attributes, "uuid": uuid}
+        now = now_millis()
+        ff = FlowFile(uuid, attrs, entry_date=now, lineage_start=lineage_start or now)
+        self._records[uuid] = Record(None, ff, None)
+        return ff
+
+    def add_receipts(self, keys: Iterable[bytes]) -> None:
+        """Record these keys of received data in the FlowFile repository in the same
+        transaction as this session's FlowFiles (``receipts_among`` finds them later):
+        whoever sends the same data again can be told it is already stored."""
+        self._receipts.extend(keys)
 
     def clone(self, flowfile: FlowFile, offset: int = 0, size: int | None = None) -> FlowFile:
         """An exact copy with a new uuid, sharing the content (or a slice of it)."""
@@ -257,12 +278,12 @@ class ProcessSession:
                 f"{len(unaccounted)} FlowFile(s) were neither transferred nor removed"
                 f" (first: {unaccounted[0]}); transfer or remove every FlowFile"
             )
-        if not self._records and not self.provenance.events and not self._counters:
+        if not (self._records or self.provenance.events or self._counters or self._receipts):
             self._reset()  # nothing happened: no transaction, no wake-up
             return
         if self._writer is not None:
             self._writer.flush()
-        commit_session(self, self._records.values(), self._forks, self._counters)
+        commit_session(self, self._records.values(), self._forks, self._counters, self._receipts)
         if self._on_queued is not None:
             self._on_queued()
         self._reset()
@@ -298,6 +319,7 @@ class ProcessSession:
         self._records = {}
         self._forks = {}
         self._counters = {}
+        self._receipts = []
         self.provenance.events = []
         self.durable = False
 

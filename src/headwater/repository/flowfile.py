@@ -22,7 +22,7 @@ import orjson
 
 from headwater.errors import RepositoryError
 from headwater.flowfile import FlowFile
-from headwater.repository.sqlite import delete_in, flat_params, insert_flat
+from headwater.repository.sqlite import delete_in, flat_params, insert_flat, select_in
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS flowfile (
@@ -38,11 +38,21 @@ CREATE TABLE IF NOT EXISTS component_state (
     component TEXT PRIMARY KEY,
     state BLOB NOT NULL
 );
+-- receipts: keys of data received from outside (site-to-site: port and the sender's
+-- FlowFile uuid), written in the same transaction as the FlowFiles they made, so a
+-- transaction sent twice is recognised and stored once
+CREATE TABLE IF NOT EXISTS receipt (
+    key BLOB PRIMARY KEY,
+    received INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS receipt_received ON receipt (received);
 """
 
 _INSERT = "INSERT INTO flowfile"
 _COLUMNS = "seq, record"
 _DELETE = "DELETE FROM flowfile WHERE seq"
+_RECEIPT = "INSERT OR IGNORE INTO receipt"
+_RECEIPTS_AMONG = "SELECT key FROM receipt WHERE key"
 _LEDGER = ""  # the queue name of the provenance ledger's rows, which no connection has
 
 Row = tuple[int, str, bytes]
@@ -122,8 +132,11 @@ class SqliteFlowFileRepository:
         deletes: Sequence[int],
         events: tuple[int, int] | None = None,
         settled: int | None = None,
+        receipts: Sequence[bytes] = (),
+        received: int = 0,
     ) -> None:
-        """One transaction: new rows (``row(queue, flowfile)``), rows deleted by seq, and
+        """One transaction: new rows (``row(queue, flowfile)``), rows deleted by seq,
+        ``receipts`` (keys of what was received, at time ``received``) and
         the provenance ledger: ``events`` confirms the session's event ids (first, last)
         and ``settled`` says every id up to it is confirmed or never needs to be.
 
@@ -143,9 +156,10 @@ class SqliteFlowFileRepository:
                 rows.append((0, _LEDGER, orjson.dumps((settled,))))
                 doomed += [-first for first in self._confirmed if first <= settled]
                 self._confirmed = [first for first in self._confirmed if first > settled]
-        if not rows and not doomed:
+        if not rows and not doomed and not receipts:
             return
         params = flat_params(rows)  # before the lock: only SQLite's work is under it
+        marks = [value for key in receipts for value in (key, received)]
         try:
             with self._lock:
                 db = self._db
@@ -153,6 +167,8 @@ class SqliteFlowFileRepository:
                 try:
                     delete_in(db, _DELETE, doomed)
                     insert_flat(db, _INSERT, 3, params)
+                    if marks:
+                        insert_flat(db, _RECEIPT, 2, marks)
                     db.execute("COMMIT")
                 except BaseException:
                     db.execute("ROLLBACK")
@@ -225,6 +241,22 @@ class SqliteFlowFileRepository:
             ).fetchall()
             self._db.execute(f"DELETE FROM flowfile WHERE queue NOT IN ({marks})", names)
         return [_flowfile(seq, record) for seq, record in rows]
+
+    def receipts_among(self, keys: Sequence[bytes]) -> set[bytes]:
+        """Those of ``keys`` a committed transaction recorded as received."""
+        try:
+            return {key for (key,) in select_in(self._reader(), _RECEIPTS_AMONG, keys)}
+        except sqlite3.Error as exc:
+            raise RepositoryError(f"cannot read the receipts: {exc}") from exc
+
+    def forget_receipts(self, before: int) -> int:
+        """Remove receipts recorded before ``before`` (millis); returns how many went."""
+        try:
+            with self._lock:
+                cursor = self._db.execute("DELETE FROM receipt WHERE received < ?", (before,))
+                return cursor.rowcount
+        except sqlite3.Error as exc:
+            raise RepositoryError(f"cannot remove old receipts: {exc}") from exc
 
     def load_state(self, component: str) -> dict[str, str]:
         row = (

@@ -56,3 +56,13 @@ def delete_in(db: sqlite3.Connection, head: str, values: Sequence[Any]) -> None:
     for start in range(0, len(values), MAX_PARAMETERS):
         chunk = values[start : start + MAX_PARAMETERS]
         db.execute(_in_sql(head, len(chunk)), chunk)
+
+
+def select_in(db: sqlite3.Connection, head: str, values: Sequence[Any]) -> list[Any]:
+    """``head`` is ``SELECT ... FROM table WHERE column``; the rows whose column is in
+    values, read in as few statements as fit."""
+    rows: list[Any] = []
+    for start in range(0, len(values), MAX_PARAMETERS):
+        chunk = values[start : start + MAX_PARAMETERS]
+        rows += db.execute(_in_sql(head, len(chunk)), chunk).fetchall()
+    return rows

@@ -1,0 +1,158 @@
+"""SiteToSiteClient: sends FlowFile streams to a hub's input port, one transaction each.
+
+A transaction is three requests on one kept-alive connection (httpx): open it, send the
+stream and compare the CRC32 the hub answers with our own, confirm with that checksum.
+The hub answers the confirm only after its commit, so a ``TransferResult`` means the
+FlowFiles are durable on the hub. Several target URLs give failover (a hub that cannot
+be reached, or refuses with 5xx, is skipped for the next) and load balance (after a
+success the next transaction starts at the next URL). After a failure the same hub is
+asked first again, so a retry of a confirm whose answer was lost meets the hub that
+recognises it (receipts are kept per hub).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import httpx
+
+from headwater.errors import HeadwaterError
+from headwater.s2s import protocol
+from headwater.s2s.protocol import ResponseCode
+
+
+class SiteToSiteError(HeadwaterError):
+    """A transaction that did not complete: its FlowFiles are to be sent again."""
+
+
+class ChecksumMismatch(SiteToSiteError):
+    """The hub's CRC32 of what arrived is not ours: the stream was damaged in transit."""
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    url: str  # the hub's base URL
+    transaction_url: str
+    count: int
+    millis: int
+    message: str
+
+
+class SiteToSiteClient:
+    """A client of one input port on one or more hubs (``urls``, tried in turn)."""
+
+    def __init__(
+        self,
+        urls: Sequence[str],
+        port: str,
+        *,
+        timeout: float = 30.0,
+        compression: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
+        token: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if not urls:
+            raise ValueError("a site-to-site client needs at least one target URL")
+        self.urls = [url.rstrip("/") for url in urls]
+        self.port = port
+        self.compression = compression
+        headers = {
+            protocol.PROTOCOL_VERSION_HEADER: protocol.PROTOCOL_VERSION,
+            protocol.USE_COMPRESSION_HEADER: "true" if compression else "false",
+        }
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._client = httpx.Client(
+            headers=headers,
+            timeout=httpx.Timeout(timeout),
+            verify=ssl_context if ssl_context is not None else True,
+            trust_env=False,
+            transport=transport,
+        )
+        self._next = 0
+
+    def close(self) -> None:
+        self._client.close()
+
+    def send(self, stream: bytes, count: int) -> TransferResult:
+        """Send one FlowFile stream of ``count`` FlowFiles; ``SiteToSiteError`` with every
+        hub's reason if none took it."""
+        reasons = []
+        total = len(self.urls)
+        for step in range(total):
+            index = (self._next + step) % total
+            url = self.urls[index]
+            try:
+                result = self._transact(url, stream, count)
+            except ChecksumMismatch:
+                raise
+            except (httpx.HTTPError, SiteToSiteError) as exc:
+                reasons.append(f"{url}: {_describe(exc)}")
+                continue
+            self._next = (index + 1) % total
+            return result
+        raise SiteToSiteError("no hub took the transaction: " + "; ".join(reasons))
+
+    def _transact(self, url: str, stream: bytes, count: int) -> TransferResult:
+        started = time.monotonic()
+        client = self._client
+        opened = client.post(
+            f"{url}/data-transfer/input-ports/{self.port}/transactions",
+            headers={protocol.BATCH_COUNT_HEADER: str(count)},
+        )
+        if opened.status_code != 201 or "location" not in opened.headers:
+            raise SiteToSiteError(f"could not open a transaction: {_refusal(opened)}")
+        transaction_url = opened.headers["location"]
+        body = protocol.compress(stream) if self.compression else stream
+        sent = client.post(
+            f"{transaction_url}/flow-files",
+            content=body,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        if sent.status_code not in (200, 202):
+            raise SiteToSiteError(f"the FlowFiles were refused: {_refusal(sent)}")
+        mine = str(protocol.checksum(stream))
+        theirs = sent.text.strip()
+        if theirs != mine:
+            with contextlib.suppress(httpx.HTTPError):  # else the hub drops it at its TTL
+                client.delete(transaction_url, params={"responseCode": ResponseCode.BAD_CHECKSUM})
+            raise ChecksumMismatch(
+                f"the hub's CRC32 of what arrived is {theirs}, ours {mine}: the stream was"
+                " damaged in transit; cancelled, to be sent again"
+            )
+        confirmed = client.delete(
+            transaction_url,
+            params={"responseCode": ResponseCode.CONFIRM_TRANSACTION, "checksum": mine},
+        )
+        if confirmed.status_code != 200:
+            raise SiteToSiteError(f"the confirm was refused: {_refusal(confirmed)}")
+        answer = _json(confirmed)
+        if answer.get("responseCode") != ResponseCode.TRANSACTION_FINISHED:
+            raise SiteToSiteError(f"the hub did not finish the transaction: {answer}")
+        millis = int((time.monotonic() - started) * 1000)
+        return TransferResult(url, transaction_url, count, millis, str(answer.get("message", "")))
+
+
+def _json(response: httpx.Response) -> dict[str, object]:
+    try:
+        value = response.json()
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _refusal(response: httpx.Response) -> str:
+    answer = _json(response)
+    detail = answer.get("detail") or answer.get("message") or response.text[:200]
+    return f"{response.status_code} {detail}".strip()
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, httpx.HTTPError):
+        return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return str(exc)

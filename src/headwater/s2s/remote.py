@@ -1,0 +1,201 @@
+"""RemoteProcessGroup: sends the FlowFiles queued to it to a hub's input port.
+
+Each transaction takes up to Batch Count FlowFiles (fewer when Batch Size would be
+passed), frames their attributes and content into one stream, sends it, checks the
+CRC32 the hub answers, confirms, and only once the hub has committed records a SEND
+per FlowFile (the transaction URL as transit URI; the FlowFile keeps its uuid, which
+the hub's RECEIVE carries too, so lineage links across) and removes them from the
+session. Any failure leaves every FlowFile of the transaction queued (at-least-once):
+the processor yields, logs a warning (a bulletin) and sends again later; the hub's
+receipts turn a repeated transaction into exactly-once storage.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import httpx
+
+from headwater.context import ProcessContext
+from headwater.engine.session import ProcessSession
+from headwater.flowfile import FlowFile
+from headwater.processor import InputRequirement, Processor, Property
+from headwater.s2s.client import SiteToSiteClient, SiteToSiteError
+from headwater.s2s.protocol import StreamEncoder
+from headwater.services.ssl import StandardSSLContextService
+from headwater.units import parse_bool, parse_data_size, parse_duration, parse_positive_int
+
+HTTP = "HTTP"
+
+
+def _urls(text: str) -> tuple[str, ...]:
+    urls = tuple(u.strip().rstrip("/") for u in text.split(",") if u.strip())
+    if not urls:
+        raise ValueError("expected one or more http:// or https:// URLs, separated by commas")
+    for url in urls:
+        try:
+            parsed = httpx.URL(url)
+        except (httpx.InvalidURL, TypeError) as exc:
+            raise ValueError(f"not a valid URL {url!r}: {exc}") from None
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            raise ValueError(f"expected an http:// or https:// URL with a host, got {url!r}")
+    return urls
+
+
+def _port_name(text: str) -> str:
+    if not text.strip() or any(c in text for c in "/?#"):
+        raise ValueError(f"expected a port name without '/', '?' or '#', got {text!r}")
+    return text.strip()
+
+
+ClientFactory = Callable[..., SiteToSiteClient]
+
+
+class RemoteProcessGroup(Processor):
+    """Sends FlowFiles to an input port of one or more remote hubs over site-to-site
+    (HTTP or HTTPS), in batches, each confirmed only after the hub has committed it.
+
+    Several Target URLs give failover and load balance. A FlowFile leaves this flow
+    (SEND, then DROP) only once a hub has confirmed it; on any failure it stays queued
+    and is sent again, and the hub stores a FlowFile it already has only once.
+    """
+
+    tags = ("site-to-site", "s2s", "remote", "send", "agent", "minifi")
+    input_requirement = InputRequirement.REQUIRED
+
+    urls = Property(
+        "Target URLs",
+        "The hubs' URLs (e.g. https://hub:8080), comma-separated: tried in turn on failure,"
+        " and taken in turn per transaction",
+        display_name="URLs",
+        required=True,
+        parse=_urls,
+    )
+    port_name = Property(
+        "Port Name", "The name of the hub's input port", required=True, parse=_port_name
+    )
+    transport = Property(
+        "Transport Protocol",
+        "Only HTTP (which is HTTPS with an SSL Context Service) is spoken",
+        default=HTTP,
+        required=True,
+        allowed=(HTTP,),
+    )
+    batch_count = Property(
+        "Batch Count",
+        "The most FlowFiles one transaction carries",
+        default="10000",
+        required=True,
+        parse=parse_positive_int,
+    )
+    batch_size = Property(
+        "Batch Size",
+        "The most content one transaction carries (a larger FlowFile goes alone)",
+        default="16 MB",
+        required=True,
+        parse=parse_data_size,
+    )
+    batch_duration = Property(
+        "Batch Duration",
+        "How long one trigger keeps sending transactions back to back",
+        default="1 sec",
+        required=True,
+        parse=parse_duration,
+    )
+    compression = Property(
+        "Use Compression",
+        "Deflate each transaction's stream",
+        default="false",
+        required=True,
+        allowed=("true", "false"),
+        parse=parse_bool,
+    )
+    timeout = Property(
+        "Communications Timeout",
+        "The longest wait for a hub to answer any request",
+        default="30 sec",
+        required=True,
+        parse=parse_duration,
+    )
+    ssl_service = Property[StandardSSLContextService](
+        "SSL Context Service",
+        "Trust (and a client certificate) for https:// Target URLs",
+        service=StandardSSLContextService,
+    )
+    token = Property(
+        "Bearer Token",
+        "Sent as 'Authorization: Bearer <token>' to hubs that require one",
+        sensitive=True,
+    )
+
+    client_factory: ClientFactory = SiteToSiteClient
+    """How the client is made (a test may give one with another transport)."""
+
+    def __init__(self) -> None:
+        self.client: SiteToSiteClient | None = None
+        self._encoder = StreamEncoder()
+
+    def on_scheduled(self, context: ProcessContext) -> None:
+        tls = context.get(self.ssl_service)
+        self.client = self.client_factory(
+            context[self.urls],
+            context[self.port_name],
+            timeout=context[self.timeout],
+            compression=context[self.compression],
+            ssl_context=tls.create_client_context() if tls is not None else None,
+            token=context.get(self.token),
+        )
+
+    def on_stopped(self, context: ProcessContext) -> None:
+        client, self.client = self.client, None
+        if client is not None:
+            client.close()
+
+    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        client = self.client
+        if client is None:
+            return
+        deadline = time.monotonic() + context[self.batch_duration]
+        count, size = context[self.batch_count], context[self.batch_size]
+        while True:
+            batch = self._take(session, count, size)
+            if not batch:
+                return
+            try:
+                stream = self._encoder.encode(
+                    zip((ff.attributes for ff in batch), session.read_many(batch), strict=True)
+                )
+                result = client.send(stream, len(batch))
+            except SiteToSiteError as exc:
+                session.rollback()
+                context.logger.warning(
+                    "%s: %d FlowFiles stay queued, to be sent again: %s",
+                    context.id,
+                    len(batch),
+                    exc,
+                )
+                context.yield_()
+                return
+            send = session.provenance.send
+            details = f"Remote Host={httpx.URL(result.url).host}"
+            for ff in batch:
+                send(ff, result.transaction_url, details=details, millis=result.millis)
+                session.remove(ff)
+            session.adjust_counter("FlowFiles sent", len(batch))
+            session.commit()
+            if len(batch) < count or time.monotonic() >= deadline:
+                return
+
+    def _take(self, session: ProcessSession, count: int, size: int) -> list[FlowFile]:
+        """Up to ``count`` FlowFiles within ``size`` bytes (at least one); the rest of
+        what was taken goes back to its queue."""
+        batch = session.get_batch(count)
+        total = 0
+        for index, ff in enumerate(batch):
+            total += ff.size
+            if total > size and index > 0:
+                for extra in batch[index:]:
+                    session.transfer(extra)
+                return batch[:index]
+        return batch
