@@ -93,6 +93,7 @@ class IngestConnection(asyncio.Protocol):
         self.unanswered: deque[IngestRequest] = deque()
         self.paused = self.discarding = False
         self.peer: tuple[str, int] = ("", 0)
+        self.last_active = time.monotonic()
         self.subject_dn: str | None = None
         self.issuer_dn: str | None = None
         self.forbidden = False
@@ -128,6 +129,7 @@ class IngestConnection(asyncio.Protocol):
         self.unanswered.clear()  # requests already waiting are still stored, unanswered
 
     def data_received(self, data: bytes) -> None:
+        self.last_active = time.monotonic()
         if self.discarding:
             return
         try:
@@ -250,6 +252,11 @@ class IngestConnection(asyncio.Protocol):
         request._response = self.server.response(status, body, b"", False)
         self.unanswered.append(request)
         self.flush()
+
+    def close(self) -> None:
+        self.discarding = True
+        if self.transport is not None:
+            self.transport.close()
 
     def flush(self) -> None:
         """Write every response that is ready, in request order."""

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import ssl
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from email.utils import formatdate
@@ -50,6 +51,7 @@ class IngestServer:
         max_body_size: int,
         max_header_size: int = 8192,
         max_waiting: int = 20_000,
+        idle_timeout: float = 30.0,
         ssl_context: ssl.SSLContext | None = None,
         health_check_port: int | None = None,
         health_ssl_context: ssl.SSLContext | None = None,
@@ -66,6 +68,7 @@ class IngestServer:
         self.max_body_size = max_body_size
         self.max_header_size = max_header_size
         self.max_waiting = max_waiting
+        self.idle_timeout = idle_timeout  # a keep-alive connection silent this long closes
         self.ssl_context = ssl_context
         self.health_check_port = health_check_port
         self.health_ssl_context = health_ssl_context or ssl_context
@@ -165,11 +168,16 @@ class IngestServer:
         return head + b"Content-Length: %d\r\n\r\n" % len(body) + body
 
     def _tick(self) -> None:
-        """Refresh the Date header once a second (and the responses that carry it)."""
+        """Once a second: refresh the Date header (and the responses that carry it), and
+        close connections idle past the timeout with nothing owed to them."""
         self._date = f"Date: {formatdate(usegmt=True)}\r\n".encode()
         self._responses.clear()
+        quiet_since = time.monotonic() - self.idle_timeout
+        for connection in list(self.connections):
+            if connection.last_active < quiet_since and not connection.unanswered:
+                connection.close()
         if self._loop is not None:
-            self._loop.call_later(1.0, self._tick)
+            self._loop.call_later(min(1.0, self.idle_timeout), self._tick)
 
     # -- lifecycle -----------------------------------------------------------------------
 

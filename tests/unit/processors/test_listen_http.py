@@ -21,6 +21,7 @@ from headwater.engine.controller import FlowController
 from headwater.engine.session import ProcessSession
 from headwater.errors import RepositoryError
 from headwater.flow.loader import load_flow_dict
+from headwater.http.server import IngestServer
 from headwater.processors.http_listen import ListenHTTP
 from headwater.services.records import JsonRecordSetWriter, JsonTreeReader
 from headwater.testing import TestRunner
@@ -286,3 +287,19 @@ def test_in_a_flow_it_is_triggered_by_arrivals_only(tmp_path: Path) -> None:
         assert node.stats.tasks <= idle_tasks + 5
     finally:
         controller.stop()
+
+
+def test_idle_keep_alive_connections_are_closed() -> None:
+    server = IngestServer(
+        host="127.0.0.1", port=0, base_path="contentListener", max_body_size=10, idle_timeout=0.2
+    )
+    server.start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+            sock.sendall(b"GET /healthcheck HTTP/1.1\r\nHost: a\r\n\r\n")
+            assert sock.recv(1024).startswith(b"HTTP/1.1 200 ")
+            started = time.monotonic()
+            assert sock.recv(1024) == b""  # closed by the server, not by the timeout here
+            assert time.monotonic() - started < 3
+    finally:
+        server.stop()
