@@ -19,12 +19,22 @@ from headwater.flow.loader import load_flow, load_flow_dict
 
 @pytest.fixture
 def run_flow(tmp_path: Path) -> Iterator[RunFlow]:
-    """Start a flow (YAML text, or a dict as the YAML would parse) over a fresh data
-    directory; every flow started is stopped when the test ends."""
+    """Start a flow (YAML text, or a dict as the YAML would parse; ``parameters``
+    override its own) over a fresh data directory; every flow started is stopped when
+    the test ends."""
     started: list[tuple[FlowController, TestClient]] = []
 
-    def run(flow: str | Mapping[str, Any], *, start: bool = True) -> Hub:
-        definition = load_flow(flow) if isinstance(flow, str) else load_flow_dict(flow)
+    def run(
+        flow: str | Mapping[str, Any],
+        *,
+        parameters: Mapping[str, str] | None = None,
+        start: bool = True,
+    ) -> Hub:
+        definition = (
+            load_flow(flow, parameters=parameters)
+            if isinstance(flow, str)
+            else load_flow_dict(flow, parameters=parameters)
+        )
         controller = FlowController(definition, tmp_path / f"data{len(started)}")
         client = TestClient(create_app(controller))
         started.append((controller, client))

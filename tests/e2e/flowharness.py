@@ -75,4 +75,5 @@ class Hub:
 
 
 RunFlow = Callable[..., Hub]
-"""``run_flow(flow, start=True)``: the fixture that starts a flow and returns its Hub."""
+"""``run_flow(flow, parameters=None, start=True)``: the fixture that starts a flow and
+returns its Hub."""

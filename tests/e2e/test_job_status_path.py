@@ -216,7 +216,7 @@ def test_job_status_path_to_avro_and_one_parquet_file_of_fifty_runs(
             and len(list(parquet.iterdir())) == 1
         )
 
-    poll(written, timeout=30, what=f"{RUNS} Avro files and one Parquet file")
+    poll(written, timeout=60, what=f"{RUNS} Avro files and one Parquet file")
     assert dead_letters(hub) == 0, hub.status()["connections"]
     assert jobs_api.starts == RUNS and jobs_api.refused == 0
 

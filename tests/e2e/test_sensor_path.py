@@ -1,10 +1,10 @@
-"""The seed's sensor branch, whole: 10,000 readings shaped like ``sensor_reading.json``
-(numbers sent as text, as the devices send them) POSTed concurrently to ListenHTTP, one
-reading per request from 1,000 devices and 100 per request from batching agents, →
-MergeRecord (JsonTreeReader with the ``sensor`` schema from an AvroSchemaRegistry →
-ParquetRecordSetWriter) → PutParquet.
+"""The seed's sensor branch, whole, from its flow file (YAML): 10,000 readings shaped
+like ``sensor_reading.json`` (numbers sent as text, as the devices send them) POSTed
+concurrently to ListenHTTP, 1,000 one per request as a device sends them and 9,000 in
+requests of 100 as a batching agent would → MergeRecord (JsonTreeReader with the
+``sensor`` schema from an AvroSchemaRegistry → ParquetRecordSetWriter) → PutParquet.
 
-Every 200 comes after the reading was committed; the Parquet files hold exactly the
+Every 200 comes after its request was committed; the Parquet files hold exactly the
 10,000 readings (no loss, no duplicates: the uuids match), typed by the schema (double
 and long, not text), and pyarrow, DuckDB and Spark read the same.
 """
@@ -66,69 +66,50 @@ def readings(count: int, seed: int = 11) -> list[dict[str, Any]]:
     return out
 
 
-def sensor_flow(lake: Path) -> dict[str, Any]:
-    by_name = {
-        "schema-access-strategy": "schema-name",
-        "schema-registry": "registry",
-        "schema-name": "sensor",
-    }
-    return {
-        "flow": "sensors-to-parquet",
-        "services": {
-            "registry": {
-                "type": "AvroSchemaRegistry",
-                "properties": {"sensor": SENSOR_SCHEMA.read_text()},
-            },
-            "json-reader": {"type": "JsonTreeReader", "properties": by_name},
-            "parquet-writer": {"type": "ParquetRecordSetWriter", "properties": by_name},
-            "parquet-reader": {"type": "ParquetReader"},
-        },
-        "processors": {
-            "listen": {
-                "type": "ListenHTTP",
-                "properties": {"Listening Port": "0", "Base Path": "contentListener"},
-            },
-            "merge": {
-                "type": "MergeRecord",
-                "properties": {
-                    "record-reader": "json-reader",
-                    "record-writer": "parquet-writer",
-                    "min-records": "4000",
-                    "max-records": "4000",
-                    "max-bin-age": "1 sec",
-                },
-                "auto-terminate": ["original"],
-            },
-            "name": {
-                "type": "UpdateAttribute",
-                "properties": {"filename": "sensors-${uuid}.parquet"},
-            },
-            "put-parquet": {
-                "type": "PutParquet",
-                "properties": {"Directory": str(lake), "record-reader": "parquet-reader"},
-                "auto-terminate": ["success"],
-            },
-            "dead-letter": {"type": "UpdateAttribute", "enabled": False},
-        },
-        "connections": [
-            {"id": "received", "from": "listen", "relationships": ["success"], "to": "merge"},
-            {"from": "merge", "relationships": ["merged"], "to": "name"},
-            {"from": "name", "relationships": ["success"], "to": "put-parquet"},
-            {
-                "id": "merge-failed",
-                "from": "merge",
-                "relationships": ["failure"],
-                "to": "dead-letter",
-            },
-            {
-                "id": "put-failed",
-                "from": "put-parquet",
-                "relationships": ["failure", "retry"],
-                "to": "dead-letter",
-            },
-            {"from": "dead-letter", "relationships": ["success"], "to": "dead-letter"},
-        ],
-    }
+SENSOR_FLOW = """
+flow: sensors-to-parquet
+parameters:
+  lake: /tmp/lake/sensors
+  sensor_schema: "{}"
+services:
+  registry:
+    type: AvroSchemaRegistry
+    properties: {sensor: "#{sensor_schema}"}
+  json-reader:
+    type: JsonTreeReader
+    properties: {schema-access-strategy: schema-name, schema-registry: registry,
+                 schema-name: sensor}
+  parquet-writer:
+    type: ParquetRecordSetWriter
+    properties: {schema-access-strategy: schema-name, schema-registry: registry,
+                 schema-name: sensor}
+  parquet-reader: {type: ParquetReader}
+processors:
+  listen:
+    type: ListenHTTP
+    properties: {Listening Port: 0, Base Path: contentListener}
+  merge:
+    type: MergeRecord
+    properties: {record-reader: json-reader, record-writer: parquet-writer,
+                 min-records: 4000, max-records: 4000, max-bin-age: 1 sec}
+    auto-terminate: [original]
+  name:
+    type: UpdateAttribute
+    properties: {filename: "sensors-${uuid}.parquet"}
+  put-parquet:
+    type: PutParquet
+    properties: {Directory: "#{lake}", record-reader: parquet-reader}
+    auto-terminate: [success]
+  dead-letter: {type: UpdateAttribute, enabled: false}
+connections:
+  - {id: received, from: listen, relationships: [success], to: merge}
+  - {from: merge, relationships: [merged], to: name}
+  - {from: name, relationships: [success], to: put-parquet}
+  - {id: merge-failed, from: merge, relationships: [failure], to: dead-letter}
+  - {id: put-failed, from: put-parquet, relationships: [failure, retry], to: dead-letter}
+  - {from: dead-letter, relationships: [success], to: dead-letter}
+"""
+"""The seed's sensor flow, as a flow file; the schema and the lake are parameters."""
 
 
 async def post_all(url: str, bodies: list[bytes], committed: Any) -> list[int]:
@@ -175,7 +156,8 @@ def test_ten_thousand_readings_over_http_land_once_each_in_parquet(
     run_flow: RunFlow, tmp_path: Path, spark: Any
 ) -> None:
     lake = tmp_path / "lake" / "sensors"
-    hub = run_flow(sensor_flow(lake))
+    parameters = {"lake": str(lake), "sensor_schema": SENSOR_SCHEMA.read_text()}
+    hub = run_flow(SENSOR_FLOW, parameters=parameters)
     listen = hub.controller.nodes["listen"]
     poll(lambda: listen.processor.server is not None, what="ListenHTTP to listen")  # type: ignore[attr-defined]
     url = f"http://127.0.0.1:{listen.processor.server.port}/contentListener"  # type: ignore[attr-defined]
