@@ -33,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,7 +136,10 @@ def lua_script(directory: Path, body: bytes) -> Path:
 def wrk(url: str, script: Path, seconds: float, connections: int) -> dict[str, float]:
     """Requests/s (2xx only), p50 and p99 in ms, and the errors wrk counted."""
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", str(script)]
-    out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    done = subprocess.run([*command, url], capture_output=True, text=True)
+    out = done.stdout
+    if "requests in" not in out:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or out}")
     total = float(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     elapsed = float(re.search(r"requests in ([\d.]+)s", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -332,7 +336,7 @@ def run_node_red(red: Path, body: bytes, args: argparse.Namespace) -> dict[str, 
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             url = f"http://127.0.0.1:{port}/contentListener"
-            _wait_for_port(port, 30.0)
+            _wait_for_flow(url, body, 60.0)
             script = lua_script(user_dir, body)
             wrk(url, script, 1.0, args.connections)  # warm up
             figures = wrk(url, script, args.seconds, args.connections)
@@ -343,14 +347,17 @@ def run_node_red(red: Path, body: bytes, args: argparse.Namespace) -> dict[str, 
     return figures
 
 
-def _wait_for_port(port: int, timeout: float) -> None:
+def _wait_for_flow(url: str, body: bytes, timeout: float) -> None:
+    """Until the flow answers a POST with 200 (the port opens before the flow starts)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            time.sleep(0.5)  # the flow starts just after the port opens
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"Node-RED did not open port {port} within {timeout} s")
+        request = urllib.request.Request(url, data=body, method="POST")
+        request.add_header("Content-Type", "application/json")
+        with contextlib.suppress(OSError), urllib.request.urlopen(request, timeout=2) as answer:
+            if answer.status == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"Node-RED did not answer {url} within {timeout} s")
 
 
 # -- report ----------------------------------------------------------------------------
