@@ -83,7 +83,6 @@ class ReadSensors(Processor):
 
     def __init__(self) -> None:
         self._readers: dict[str, Reader] = {}
-        self._simulated: list[str] = []
         self._device: SimulatedDevice | None = None
         self._cpu_simulated = True
         self._host = self._ip = self._starttime = ""
@@ -93,13 +92,12 @@ class ReadSensors(Processor):
         mode = context[self.simulation]
         self._host = context.get(self.host_name) or socket.gethostname()
         self._ip = context.get(self.ip_address) or _ip_address()
-        self._readers, self._simulated, missing = {}, [], []
+        self._readers, missing = {}, []
         for name in SENSORS:
             reader, why = open_sensor(name) if mode != ALWAYS else (None, "simulated")
             if reader is not None:
                 self._readers[name] = reader
             else:
-                self._simulated.append(name)
                 missing.append(f"{name}: {why}")
         self._cpu_simulated = mode == ALWAYS or cpu_temperature() is None
         if mode == NEVER and (missing or self._cpu_simulated):
@@ -116,28 +114,46 @@ class ReadSensors(Processor):
         if missing and mode == AUTO:
             context.logger.info("simulating %s", "; ".join(missing))
 
-    def _read(self, name: str) -> dict[str, float]:
+    def _read(self, name: str, simulated: list[str], context: ProcessContext) -> dict[str, float]:
+        """A sensor's values: from its driver, or simulated (and listed in ``simulated``)
+        when it has none or its read fails (an I2C glitch should not stop the device)."""
         reader = self._readers.get(name)
-        if reader is None:
-            assert self._device is not None
-            return self._device.read(name)
-        return reader()
+        if reader is not None:
+            try:
+                return reader()
+            except Exception as exc:  # vendor libraries raise OSError, RuntimeError, ...
+                context.logger.warning(
+                    "reading %s failed (%s: %s); this reading simulates it",
+                    name,
+                    type(exc).__name__,
+                    exc,
+                )
+        simulated.append(name)
+        assert self._device is not None
+        return self._device.read(name)
 
-    def reading(self, context: ProcessContext, flowfile_uuid: str) -> dict[str, Any]:
-        """One reading in the seed's shape (and key order)."""
+    def reading(
+        self, context: ProcessContext, flowfile_uuid: str
+    ) -> tuple[dict[str, Any], list[str]]:
+        """One reading in the seed's shape (and key order), and the sensors simulated."""
         import psutil
 
-        bme, ltr, lsm = self._read("bme680"), self._read("ltr559"), self._read("lsm303d")
-        bh, tof = self._read("bh1745"), self._read("VL53L1X")
+        simulated: list[str] = []
+        bme = self._read("bme680", simulated, context)
+        ltr = self._read("ltr559", simulated, context)
+        lsm = self._read("lsm303d", simulated, context)
+        bh = self._read("bh1745", simulated, context)
+        tof = self._read("VL53L1X", simulated, context)
         cpu = None if self._cpu_simulated else cpu_temperature()
         if cpu is None:
             assert self._device is not None
             cpu = self._device.read("cputemp")["cputemp"]
+            simulated.append("cputemp")
         registry = context.get(self.registry)
         imgname, imgnamep = registry.latest() if registry is not None else ("", "")
         free = psutil.disk_usage(context[self.disk_path]).free
         end = time.time()
-        return {
+        record = {
             "uuid": f"{time.strftime('%Y%m%d%H%M%S', time.gmtime(end))}_{flowfile_uuid}",
             "BH1745_clear": f"{bh['clear']:.1f}",
             "te": str(end - self._start),
@@ -168,11 +184,11 @@ class ReadSensors(Processor):
             "VL53L1X_distance_in_mm": round(tof["distance"]),
             "end": str(end),
         }
+        return record, simulated
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         ff = session.create()
-        record = self.reading(context, ff.uuid)
-        simulated = self._simulated + (["cputemp"] if self._cpu_simulated else [])
+        record, simulated = self.reading(context, ff.uuid)
         ff = session.write(ff, orjson.dumps(record))
         ff = session.put_all_attributes(
             ff,

@@ -211,3 +211,39 @@ def test_configuration_is_checked() -> None:
         runner.assert_invalid("Random Seed")
         runner.remove_property("Random Seed")
         runner.assert_valid()
+
+
+def test_a_failing_hardware_read_is_simulated_for_that_reading(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class FakeBME680:  # the Pimoroni bme680 API the driver calls
+        calls = 0
+        data = types.SimpleNamespace(temperature=21.5, pressure=1003.25, humidity=40.1234)
+
+        def __init__(self, address: int) -> None:
+            self.address = address
+
+        def __getattr__(self, name: str) -> Any:  # set_*_oversample, set_filter
+            return lambda *args: None
+
+        def get_sensor_data(self) -> bool:
+            FakeBME680.calls += 1
+            if FakeBME680.calls == 2:
+                raise OSError("I2C bus error")
+            return True
+
+    library = types.SimpleNamespace(
+        BME680=FakeBME680, I2C_ADDR_PRIMARY=0x76, I2C_ADDR_SECONDARY=0x77, OS_2X=2, OS_4X=3
+    )
+    library.OS_8X, library.FILTER_SIZE_3 = 4, 2
+    monkeypatch.setitem(sys.modules, "bme680", library)
+    with TestRunner(ReadSensors, {"Random Seed": "3"}) as runner:
+        runner.run(3)
+        out = runner.transferred(ReadSensors.SUCCESS)
+        bulletins = [b.message for b in runner.node.bulletins]
+    simulated = [f.attributes["sensor.simulated.sensors"].split(",") for f in out]
+    assert ["bme680" in s for s in simulated] == [False, True, False]
+    first, _, third = (json.loads(f.content) for f in out)
+    assert (first["bme680_tempc"], first["bme680_tempf"]) == ("21.50", "70.70")
+    assert (first["bme680_pressure"], third["bme680_humidity"]) == ("1003.25", "40.123")
+    assert any("I2C bus error" in message for message in bulletins)
