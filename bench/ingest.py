@@ -1,8 +1,8 @@
 """Ingest: sensor readings over HTTP into Parquet, each reading durable before its 200.
 
-The flow is ListenHTTP → MergeRecord (JsonTreeReader → ParquetRecordSetWriter, bins of
-at least --min-records or --max-bin-age) → PutFile, with durable repositories and full
-provenance. wrk drives it with many keep-alive connections:
+The flow is ListenHTTP → MergeRecord (JsonTreeReader → ParquetRecordSetWriter, run once
+a second, bins of at least --min-records or 1 s old) → PutFile, with durable
+repositories and full provenance. wrk drives it with many keep-alive connections:
 
 (a) single readings: one ``sensor_reading.json`` per POST; readings/s and p50/p99
     latency, and Node-RED (http in → JSON.stringify → append to file → http response)
@@ -182,8 +182,12 @@ def ingest_flow(port: int, out_dir: Path, min_records: int, threads: int) -> dic
                     "record-writer": "parquet",
                     "min-records": min_records,
                     "max-records": min_records * 5,
-                    "max-bin-age": "2 sec",
+                    "max-bin-age": "1 sec",
                 },
+                # Once a second, and whatever it takes is a bin by then: a bin below
+                # min-records would go back to the queue (a durable write of each
+                # FlowFile) and be read again, holding the FlowFile repository longer.
+                "schedule": {"period": "1 sec"},
                 "auto-terminate": ["original", "failure"],
             },
             "put": {
