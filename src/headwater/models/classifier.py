@@ -42,8 +42,9 @@ def softmax(logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
 
 def session_options(threads: int) -> Any:
     """onnxruntime options for a small device: ``threads`` for one inference (0: one
-    per core), no second pool between operators, and no memory arena (which keeps what
-    the largest batch needed: 10 MB more after a batch of 16, measured with int8)."""
+    per core) and no second pool between operators. The memory arena stays: without it
+    a batch of 16 fp32 images ran at half the speed (every activation freshly mapped),
+    for 3 MB less after one image and 12 MB less after a batch of 16 (int8)."""
     import onnxruntime as ort  # type: ignore[import-untyped]
 
     options = ort.SessionOptions()
@@ -51,7 +52,6 @@ def session_options(threads: int) -> Any:
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.enable_cpu_mem_arena = False
     options.log_severity_level = 3
     return options
 

