@@ -139,6 +139,25 @@ def test_a_transaction_sent_twice_is_stored_once(hub: HubProcess) -> None:
     assert hub.count() == 51
 
 
+def test_receipts_outlive_a_hub_restart(tmp_path: Path) -> None:
+    stream = encode([({"uuid": "0190c5a0-0000-7000-8000-00000000000a"}, b"reading")])
+    first = HubProcess(tmp_path / "hub")
+    client = SiteToSiteClient([first.url], PORT)
+    try:
+        assert client.send(stream, 1).message == "1 FlowFiles stored"
+    finally:
+        client.close()
+        first.stop()
+    again = HubProcess(tmp_path / "hub")
+    client = SiteToSiteClient([again.url], PORT)
+    try:
+        assert client.send(stream, 1).message == "0 FlowFiles stored, 1 already stored before"
+        assert again.count() == 1  # the one stored before the restart, restored
+    finally:
+        client.close()
+        again.stop()
+
+
 class FlakyTransport(httpx.HTTPTransport):
     """Damages or loses one chosen request's exchange, once."""
 

@@ -190,4 +190,8 @@ class InputPort(Processor):
             counts.append((added, len(transaction.packets) - added))
             transaction.packets = []
         session.add_receipts(fresh)
+        duplicates = sum(dup for _, dup in counts)
+        session.adjust_counter("FlowFiles received", sum(added for added, _ in counts))
+        if duplicates:
+            session.adjust_counter("FlowFiles already received", duplicates)
         return counts
