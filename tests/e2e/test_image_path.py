@@ -2,11 +2,13 @@
 GetFile (camera images) → PutFTP (pyftpdlib) → PutS3Object (moto) → UpdateAttribute
 ``url`` → ReplaceText builds the model request ``{"accessKey": ..., "request": {"url":
 ...}}`` → InvokeHTTP POST /api/altus-ds-1/models/call-model on a model server that
-fetches the image by that URL.
+fetches the image by that URL and answers a detection → EvaluateJsonPath ``$.response``
+→ QueryRecord ``class1='cat' OR class1='person'`` → PutS3Object.
 
 Each image arrives byte for byte on both servers (fetched back with ftplib and boto3),
-the FlowFile carries both URLs, the SEND events carry them as transit URIs, and the
-model server, given only the URL, reads the very same bytes.
+the FlowFile carries both URLs, the SEND events carry them as transit URIs, the model
+server, given only the URL, reads the very same bytes, and only the detections of cats
+and people reach S3.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ pytestmark = pytest.mark.e2e
 FTP_USER, FTP_PASSWORD = "camera", "secret"  # the shared server's user (tests/conftest.py)
 ACCESS_KEY = "model-access-key"
 BUCKET = "e2e-images"
+LABELS = ["cat", "dog", "person"]  # what the model "sees" in image 0, 1, 2
+QUERY = "SELECT * FROM FLOWFILE WHERE class1='cat' OR class1='person'"
 CALL_MODEL = "/api/altus-ds-1/models/call-model"
 
 
@@ -58,13 +62,15 @@ def ftp_fetch(url: str) -> bytes:
 
 class _ModelServer(ThreadingHTTPServer):
     """A CDSW-style model endpoint: reads the image at ``request.url`` and answers
-    ``{"success": true, "response": {...}}`` with what it read."""
+    ``{"success": true, "response": {...}}``: the seed's detector fields, the label
+    being the one ``labels`` holds for those bytes, and what it read."""
 
     daemon_threads = True
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _ModelHandler)
         self.requests: list[dict[str, Any]] = []
+        self.labels: dict[str, str] = {}  # image sha256 → class1
 
     @property
     def url(self) -> str:
@@ -86,12 +92,17 @@ class _ModelHandler(BaseHTTPRequestHandler):
             if self.path != CALL_MODEL or call["accessKey"] != ACCESS_KEY:
                 raise PermissionError("wrong path or access key")
             image = ftp_fetch(call["request"]["url"])
+            digest = hashlib.sha256(image).hexdigest()
             answer = {
                 "success": True,
                 "response": {
+                    "class1": self.server.labels.get(digest, "nothing"),
+                    "pct1": 87.5,
+                    "host": "cdsw-model",
+                    "shape": "(480, 640, 3)",
                     "url": call["request"]["url"],
                     "bytes": len(image),
-                    "sha256": hashlib.sha256(image).hexdigest(),
+                    "sha256": digest,
                 },
             }
             code = 200
@@ -133,9 +144,19 @@ def s3(moto_endpoint: str) -> Any:
 
 def image_flow(camera: Path, ftp_port: int, ftp_root: str, s3: str, model: str) -> dict[str, Any]:
     failures = {"from": "", "relationships": ["failure"], "to": "dead-letter"}
+    s3_access = {
+        "Region": "us-east-1",
+        "Access Key": "testing",
+        "Secret Key": "testing",
+        "Endpoint Override URL": s3,
+    }
     return {
         "flow": "images",
         "parameters": {"model_key": ACCESS_KEY},
+        "services": {
+            "json-reader": {"type": "JsonTreeReader"},
+            "json-writer": {"type": "JsonRecordSetWriter"},
+        },
         "processors": {
             "camera": {
                 "type": "GetFile",
@@ -156,12 +177,9 @@ def image_flow(camera: Path, ftp_port: int, ftp_root: str, s3: str, model: str) 
             "put-s3": {
                 "type": "PutS3Object",
                 "properties": {
+                    **s3_access,
                     "Bucket": BUCKET,
                     "Object Key": "images/${filename}",
-                    "Region": "us-east-1",
-                    "Access Key": "testing",
-                    "Secret Key": "testing",
-                    "Endpoint Override URL": s3,
                     "Content Type": "image/jpeg",
                 },
             },
@@ -185,6 +203,29 @@ def image_flow(camera: Path, ftp_port: int, ftp_root: str, s3: str, model: str) 
                 },
                 "auto-terminate": ["Original"],
             },
+            "response": {
+                "type": "EvaluateJsonPath",
+                "properties": {"Destination": "flowfile-content", "response": "$.response"},
+            },
+            "cats-and-people": {
+                "type": "QueryRecord",
+                "properties": {
+                    "record-reader": "json-reader",
+                    "record-writer": "json-writer",
+                    "include-zero-record-flowfiles": "false",
+                    "catsandpeople": QUERY,
+                },
+                "auto-terminate": ["original"],
+            },
+            "put-detections": {
+                "type": "PutS3Object",
+                "properties": {
+                    **s3_access,
+                    "Bucket": BUCKET,
+                    "Object Key": "detections/${filename}.json",
+                },
+                "auto-terminate": ["success"],
+            },
             "results": {"type": "UpdateAttribute", "enabled": False},
             "dead-letter": {"type": "UpdateAttribute", "enabled": False},
         },
@@ -201,10 +242,20 @@ def image_flow(camera: Path, ftp_port: int, ftp_root: str, s3: str, model: str) 
                 "to": "results",
             },
             {"from": "results", "relationships": ["success"], "to": "results"},
+            {"from": "call-model", "relationships": ["Response"], "to": "response"},
+            {"from": "response", "relationships": ["matched"], "to": "cats-and-people"},
+            {"from": "cats-and-people", "relationships": ["catsandpeople"], "to": "put-detections"},
+            {
+                "id": "response-failed",
+                "from": "response",
+                "relationships": ["failure", "unmatched"],
+                "to": "dead-letter",
+            },
             *(
                 {**failures, "id": f"{source}-failed", "from": source}
-                for source in ("put-ftp", "put-s3", "model-request")
+                for source in ("put-ftp", "put-s3", "model-request", "cats-and-people")
             ),
+            {**failures, "id": "put-detections-failed", "from": "put-detections"},
             {
                 "id": "call-model-failed",
                 "from": "call-model",
@@ -220,7 +271,7 @@ def dead_letters(hub: Hub) -> dict[str, int]:
     return {c: hub.queued(c) for c in hub.controller.connections if c.endswith("-failed")}
 
 
-def test_images_reach_ftp_and_s3_byte_for_byte_and_the_model_reads_them_by_url(
+def test_images_to_ftp_and_s3_byte_for_byte_the_model_reads_them_by_url_and_detections_filter(
     run_flow: RunFlow,
     ftp_server: Any,
     moto_endpoint: str,
@@ -236,6 +287,8 @@ def test_images_reach_ftp_and_s3_byte_for_byte_and_the_model_reads_them_by_url(
     }
     for name, data in images.items():
         (camera / name).write_bytes(data)
+    for label, data in zip(LABELS, images.values(), strict=True):
+        model_server.labels[hashlib.sha256(data).hexdigest()] = label
     (camera / "notes.txt").write_text("not an image")  # left alone by the File Filter
     site = "/image-path"
     (ftp_server.home / site.strip("/")).mkdir()
@@ -268,14 +321,27 @@ def test_images_reach_ftp_and_s3_byte_for_byte_and_the_model_reads_them_by_url(
         assert attributes["s3.etag"] == stored["ETag"].strip('"')
         # The model read the same bytes through the URL it was given.
         answer = json.loads(hub.content(listed["uuid"]))
-        assert answer == {
-            "success": True,
-            "response": {
-                "url": ftp_url,
-                "bytes": len(data),
-                "sha256": hashlib.sha256(data).hexdigest(),
-            },
-        }
+        assert answer["success"] is True
+        assert answer["response"]["url"] == ftp_url
+        assert answer["response"]["bytes"] == len(data)
+        assert answer["response"]["sha256"] == hashlib.sha256(data).hexdigest()
+        assert answer["response"]["class1"] == LABELS[list(images).index(name)]
+
+    # Only the cat and the person reach S3, each as the one record the model answered.
+    wanted = {n: LABELS[i] for i, n in enumerate(images) if LABELS[i] in ("cat", "person")}
+    put_detections = hub.controller.nodes["put-detections"]
+    poll(lambda: put_detections.stats.flowfiles_in == len(wanted), what="detections in S3")
+    listed_keys = s3.list_objects_v2(Bucket=BUCKET, Prefix="detections/")["Contents"]
+    assert sorted(item["Key"] for item in listed_keys) == sorted(
+        f"detections/{name}.json" for name in wanted
+    )
+    for name, label in wanted.items():
+        body = s3.get_object(Bucket=BUCKET, Key=f"detections/{name}.json")["Body"].read()
+        (record,) = json.loads(body)
+        assert record["class1"] == label
+        assert record["sha256"] == hashlib.sha256(images[name]).hexdigest()
+        assert record["pct1"] == 87.5
+    assert dead_letters(hub) == {c: 0 for c in dead_letters(hub)}
 
     # The model got exactly the seed's request shape, once per image.
     assert sorted(r["request"]["url"] for r in model_server.requests) == sorted(
@@ -294,5 +360,7 @@ def test_images_reach_ftp_and_s3_byte_for_byte_and_the_model_reads_them_by_url(
         f"{moto_endpoint}/{BUCKET}/images/{name}" for name in images
     )
     assert sends["call-model"] == [model_server.url] * len(images)
+    detections = [f"{moto_endpoint}/{BUCKET}/detections/{name}.json" for name in wanted]
+    assert sorted(sends["put-detections"]) == sorted(detections)
     received = hub.events(type="RECEIVE", component="camera")
     assert len(received) == len(images)
