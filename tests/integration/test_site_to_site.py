@@ -277,6 +277,7 @@ def test_refusals_are_4xx_with_a_reason(tmp_path: Path) -> None:
             assert http.delete(tx, params={"responseCode": 12}).status_code == 410
 
             tx = http.post(f"{base}/{PORT}/transactions").headers["location"]
+            assert http.put(tx).json()["responseCode"] == 10  # TTL renewed
             stream = encode([({"uuid": "a"}, b"data")])
             crc = http.post(f"{tx}/flow-files", content=stream)
             assert crc.status_code == 202
@@ -309,3 +310,19 @@ def _wait_past(seconds: float) -> bool:
     import threading
 
     return not threading.Event().wait(seconds)
+
+
+def test_nifi_clients_find_the_resources_under_nifi_api(hub: HubProcess) -> None:
+    """NiFi and MiNiFi take a hub URL like http://hub:8080/nifi and ask /nifi-api."""
+    with httpx.Client() as http:
+        described = http.get(f"{hub.url}/nifi-api/site-to-site").json()
+        assert [p["name"] for p in described["controller"]["inputPorts"]] == [PORT]
+        peers = http.get(f"{hub.url}/nifi-api/site-to-site/peers").json()["peers"]
+        assert peers[0]["port"] == hub.server.port
+    client = SiteToSiteClient([f"{hub.url}/nifi-api"], PORT)
+    try:
+        result = client.send(encode([({"uuid": "0190c5a0-0000-7000-8000-0000000000ff"}, b"x")]), 1)
+    finally:
+        client.close()
+    assert "/nifi-api/data-transfer/input-ports/readings/transactions/" in result.transaction_url
+    assert hub.count() == 1

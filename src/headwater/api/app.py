@@ -64,7 +64,10 @@ def create_app(controller: FlowController, *, token: str | None = None) -> FastA
     app.include_router(status.health_router, prefix=API_PREFIX)
     for module in (status, processors, queues, provenance):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=guarded)
-    app.include_router(site_to_site.router, dependencies=guarded)  # NiFi's paths, no prefix
+    app.include_router(site_to_site.router, dependencies=guarded)  # NiFi's paths, no prefix,
+    app.include_router(  # and under /nifi-api, where NiFi and MiNiFi clients look for them
+        site_to_site.router, prefix="/nifi-api", dependencies=guarded, include_in_schema=False
+    )
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RepositoryError, _repository_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

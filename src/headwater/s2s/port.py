@@ -151,6 +151,8 @@ class InputPort(Processor):
                     transaction.result.set_result(count)
             if time.monotonic() - self._pruned > _PRUNE_EVERY:
                 self._pruned = time.monotonic()
+                if self.transactions is not None:  # free what idle senders left behind
+                    self.transactions.expire()
                 before = now_millis() - int(self._age_off * 1000)
                 session.repositories.flowfiles.forget_receipts(before)
 
