@@ -51,7 +51,7 @@ class ClassifyImage(Processor):
 
     model = Property(
         "Model",
-        "fp32, or int8: about 3 times faster and a third of the size, for weak boards, "
+        "fp32, or int8: about 2.5 times faster and half the size, for weak boards, "
         "with the same top-1 on the verification photos",
         default="fp32",
         required=True,
