@@ -47,7 +47,7 @@ from headwater.engine.controller import FlowController
 from headwater.engine.runtime import tune_for_throughput
 from headwater.flow.loader import load_flow_dict
 
-SEED = Path("/work/shared/seed/sensor_reading.json")
+SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "sensor_reading.json"
 NODE_RED_CACHE = Path.home() / ".cache" / "headwater-bench"
 _FALLBACK_READING = {"uuid": "20190213043439_e58bee05", "host": "piups", "cputemp": 44}
 
