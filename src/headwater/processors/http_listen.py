@@ -66,8 +66,7 @@ def _return_code(text: str) -> int:
 
 def _server_context(service: StandardSSLContextService, client_auth: str) -> ssl.SSLContext:
     if client_auth == AUTO:  # NiFi: a truststore implies REQUIRED
-        trusted = getattr(getattr(service, "_material", None), "trusted", None)
-        client_auth = REQUIRED if trusted is not None else NONE
+        client_auth = REQUIRED if service.has_truststore else NONE
     return service.create_server_context(client_auth)
 
 

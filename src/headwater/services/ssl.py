@@ -148,6 +148,12 @@ class StandardSSLContextService(ControllerService):
         if chain is not None:
             self.create_server_context()
 
+    @property
+    def has_truststore(self) -> bool:
+        """Whether a truststore was configured (NiFi's AUTO client auth then means
+        REQUIRED)."""
+        return self._material.trusted is not None
+
     def create_server_context(self, client_auth: str = NONE) -> ssl.SSLContext:
         """A server's context; ``WANT`` asks clients for a certificate, ``REQUIRED``
         refuses those without one signed by the truststore."""
