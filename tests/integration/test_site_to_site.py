@@ -130,6 +130,7 @@ def test_a_transaction_sent_twice_is_stored_once(hub: HubProcess) -> None:
     try:
         first = client.send(stream, 50)
         again = client.send(stream, 50)
+        assert client.send(b"").message == "nothing to send; cancelled"
         overlapping = client.send(encode([*packets[40:], ({"uuid": "new-id"}, b"y")]), 11)
     finally:
         client.close()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -79,16 +79,26 @@ class SiteToSiteClient:
     def close(self) -> None:
         self._client.close()
 
-    def send(self, stream: bytes, count: int) -> TransferResult:
+    def send(self, stream: bytes | Callable[[], bytes], count: int = 0) -> TransferResult:
         """Send one FlowFile stream of ``count`` FlowFiles; ``SiteToSiteError`` with every
-        hub's reason if none took it."""
+        hub's reason if none took it. ``stream`` may be a callable, called once, after a
+        hub has opened a transaction: a sender whose hubs are all away then neither takes
+        its FlowFiles nor reads their content (and an empty stream is cancelled)."""
+        made: list[bytes] = [stream] if isinstance(stream, bytes) else []
+
+        def payload() -> bytes:
+            if not made:
+                assert callable(stream)
+                made.append(stream())
+            return made[0]
+
         reasons = []
         total = len(self.urls)
         for step in range(total):
             index = (self._next + step) % total
             url = self.urls[index]
             try:
-                result = self._transact(url, stream, count)
+                result = self._transact(url, payload, count)
             except ChecksumMismatch:
                 raise
             except (httpx.HTTPError, SiteToSiteError) as exc:
@@ -98,7 +108,7 @@ class SiteToSiteClient:
             return result
         raise SiteToSiteError("no hub took the transaction: " + "; ".join(reasons))
 
-    def _transact(self, url: str, stream: bytes, count: int) -> TransferResult:
+    def _transact(self, url: str, payload: Callable[[], bytes], count: int) -> TransferResult:
         started = time.monotonic()
         client = self._client
         opened = client.post(
@@ -108,6 +118,13 @@ class SiteToSiteClient:
         if opened.status_code != 201 or "location" not in opened.headers:
             raise SiteToSiteError(f"could not open a transaction: {_refusal(opened)}")
         transaction_url = opened.headers["location"]
+        stream = payload()
+        if not stream:
+            with contextlib.suppress(httpx.HTTPError):
+                client.delete(
+                    transaction_url, params={"responseCode": ResponseCode.CANCEL_TRANSACTION}
+                )
+            return TransferResult(url, transaction_url, 0, 0, "nothing to send; cancelled")
         body = protocol.compress(stream) if self.compression else stream
         sent = client.post(
             f"{transaction_url}/flow-files",

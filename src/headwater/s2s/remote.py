@@ -1,13 +1,15 @@
 """RemoteProcessGroup: sends the FlowFiles queued to it to a hub's input port.
 
-Each transaction takes up to Batch Count FlowFiles (fewer when Batch Size would be
-passed), frames their attributes and content into one stream, sends it, checks the
-CRC32 the hub answers, confirms, and only once the hub has committed records a SEND
-per FlowFile (the transaction URL as transit URI; the FlowFile keeps its uuid, which
-the hub's RECEIVE carries too, so lineage links across) and removes them from the
-session. Any failure leaves every FlowFile of the transaction queued (at-least-once):
-the processor yields, logs a warning (a bulletin) and sends again later; the hub's
-receipts turn a repeated transaction into exactly-once storage.
+Each transaction is opened first (so while every hub is away the queue is left
+alone: no FlowFile taken, no content read), then takes up to Batch Count FlowFiles
+(fewer when Batch Size would be passed), frames their attributes and content into one
+stream, sends it, checks the CRC32 the hub answers, confirms, and only once the hub
+has committed records a SEND per FlowFile (the transaction URL as transit URI; the
+FlowFile keeps its uuid, which the hub's RECEIVE carries too, so lineage links across)
+and removes them from the session. Any failure leaves every FlowFile of the
+transaction queued (at-least-once): the processor yields, logs a warning (a bulletin)
+and sends again later; the hub's receipts turn a repeated transaction into
+exactly-once storage.
 """
 
 from __future__ import annotations
@@ -159,33 +161,47 @@ class RemoteProcessGroup(Processor):
         deadline = time.monotonic() + context[self.batch_duration]
         count, size = context[self.batch_count], context[self.batch_size]
         while True:
-            batch = self._take(session, count, size)
-            if not batch:
+            sent = self._transaction(context, session, client, count, size)
+            if sent < count or time.monotonic() >= deadline:
                 return
-            try:
-                stream = self._encoder.encode(
-                    zip((ff.attributes for ff in batch), session.read_many(batch), strict=True)
-                )
-                result = client.send(stream, len(batch))
-            except SiteToSiteError as exc:
-                session.rollback()
-                context.logger.warning(
-                    "%s: %d FlowFiles stay queued, to be sent again: %s",
-                    context.id,
-                    len(batch),
-                    exc,
-                )
-                context.yield_()
-                return
-            send = session.provenance.send
-            details = f"Remote Host={httpx.URL(result.url).host}"
-            for ff in batch:
-                send(ff, result.transaction_url, details=details, millis=result.millis)
-                session.remove(ff)
+
+    def _transaction(
+        self,
+        context: ProcessContext,
+        session: ProcessSession,
+        client: SiteToSiteClient,
+        count: int,
+        size: int,
+    ) -> int:
+        """One transaction, committed; how many FlowFiles it carried (0 on failure)."""
+        batch: list[FlowFile] = []
+
+        def stream() -> bytes:  # called once a hub has opened the transaction
+            batch.extend(self._take(session, count, size))
+            contents = session.read_many(batch)
+            return self._encoder.encode(zip((f.attributes for f in batch), contents, strict=True))
+
+        try:
+            result = client.send(stream, count)
+        except SiteToSiteError as exc:
+            session.rollback()
+            context.logger.warning(
+                "%s: FlowFiles stay queued (%d taken), to be sent again: %s",
+                context.id,
+                len(batch),
+                exc,
+            )
+            context.yield_()
+            return 0
+        send = session.provenance.send
+        details = f"Remote Host={httpx.URL(result.url).host}"
+        for ff in batch:
+            send(ff, result.transaction_url, details=details, millis=result.millis)
+            session.remove(ff)
+        if batch:
             session.adjust_counter("FlowFiles sent", len(batch))
             session.commit()
-            if len(batch) < count or time.monotonic() >= deadline:
-                return
+        return len(batch)
 
     def _take(self, session: ProcessSession, count: int, size: int) -> list[FlowFile]:
         """Up to ``count`` FlowFiles within ``size`` bytes (at least one); the rest of

@@ -30,6 +30,7 @@ def test_unreachable_hubs_leave_everything_queued_with_a_bulletin() -> None:
         (bulletin,) = runner.node.bulletins
         assert bulletin.level == "WARNING"
         assert "no hub took the transaction" in bulletin.message
+        assert "(0 taken)" in bulletin.message  # the queue was not touched
         assert bulletin.message.count("http://127.0.0.1:9") == 2
 
 
