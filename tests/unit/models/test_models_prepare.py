@@ -131,3 +131,12 @@ def test_preparing_without_torch_says_what_to_install(
     ):
         prepare.prepare_imagenet(tmp_path, progress=lambda line: None)
     assert not (tmp_path / IMAGENET_CLASSIFIER.name).exists()
+
+
+def test_prepare_takes_model_names_and_refuses_unknown_ones(
+    model_cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["models", "prepare", "imagenet-classifier", "--cache", str(model_cache)]) == 0
+    assert "up to date" in capsys.readouterr().out
+    assert main(["models", "prepare", "imagenet", "--cache", str(model_cache)]) == 2
+    assert "imagenet-classifier" in capsys.readouterr().err
