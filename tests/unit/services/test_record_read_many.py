@@ -4,7 +4,7 @@ import pyarrow as pa
 import pytest
 
 from headwater.context import ServiceContext
-from headwater.services.records import JsonTreeReader, RecordError
+from headwater.services.records import AvroSchemaRegistry, JsonTreeReader, RecordError
 
 READING = (  # the seed's sensor reading, shortened
     b'{"uuid": "20190213043439_e58bee05", "BH1745_clear": "0.0", "te": "601.1575453281403",'
@@ -56,3 +56,56 @@ def test_read_many_equals_reading_each_and_promoting(contents: list[bytes]) -> N
 def test_read_many_refuses_what_one_read_refuses() -> None:
     with pytest.raises(RecordError):
         reader().read_many([b'{"host": "a"}', b'{"host": '], [{}, {}])
+
+
+SCHEMA = """{"type": "record", "name": "reading", "fields": [
+    {"name": "host", "type": "string"},
+    {"name": "tempc", "type": ["null", "double"], "default": null},
+    {"name": "prox", "type": ["null", "long"], "default": null},
+    {"name": "ok", "type": ["null", "boolean"], "default": null},
+    {"name": "note", "type": ["null", "string"], "default": null}]}"""
+
+
+def schema_reader() -> JsonTreeReader:
+    registry = AvroSchemaRegistry()
+    registry.on_enabled(ServiceContext("reg", AvroSchemaRegistry, {"reading": SCHEMA}))
+    service = JsonTreeReader()
+    properties = {
+        "schema-access-strategy": "schema-name",
+        "schema-registry": "reg",
+        "schema-name": "reading",
+    }
+    service.on_enabled(ServiceContext("json", JsonTreeReader, properties, {"reg": registry}))
+    return service
+
+
+@pytest.mark.parametrize(
+    "contents",
+    [
+        # devices send numbers as text; batches of readings as arrays, pretty or not
+        [b'[{"host": "a", "tempc": "23.97", "prox": "0042"},\n {"host": "b", "tempc": 1}]'],
+        [b'{"host": "a", "tempc": "23.97"}', b'[{"host": "b", "ok": true, "note": 7}]', b"[]"],
+        [b'[{"host": "a", "extra": "kept out by the schema"}]', b'{"host": "b", "prox": 5}'],
+        [b'[{"host": "a", "tempc": "abc"}]'],  # cannot be coerced: fails both ways
+        [b'[{"tempc": "1.5"}]', b'[{"host": "b"}]'],  # a required field missing
+        [b'[{"host": "a"}, 3]'],  # not an object
+    ],
+)
+def test_read_many_with_a_schema_equals_reading_each(contents: list[bytes]) -> None:
+    service = schema_reader()
+    attributes = [{}] * len(contents)
+    try:
+        tables = [service.read(data, {}) for data in contents]
+    except RecordError:
+        with pytest.raises(RecordError):
+            service.read_many(contents, attributes)
+        return
+    table, counts = service.read_many(contents, attributes)
+    assert table.to_pylist() == pa.concat_tables(tables).to_pylist()
+    assert table.schema.equals(tables[0].schema)
+    assert counts == [t.num_rows for t in tables]
+
+
+def test_rows_with_different_fields_keep_every_field() -> None:
+    table = reader().read(b'[{"host": "a"}, {"host": "b", "lux": 3.5}]', {})
+    assert table.to_pylist() == [{"host": "a", "lux": None}, {"host": "b", "lux": 3.5}]

@@ -306,9 +306,15 @@ def _convert_column(values: list[Any], convert: Converter) -> list[Any]:
 
 
 def table_from_rows(rows: Sequence[Mapping[str, Any]], schema: pa.Schema | None) -> pa.Table:
-    """An Arrow table from Python rows; types inferred by pyarrow without a schema."""
+    """An Arrow table from Python rows. Without a schema, the fields are those of every
+    row in order of first appearance (a field only some rows have is null in the others,
+    never dropped), with types inferred by pyarrow."""
     try:
-        return pa.Table.from_pylist(list(rows), schema=schema)
+        if schema is not None:
+            return pa.Table.from_pylist(list(rows), schema=schema)
+        if not rows:
+            return pa.table({})
+        return pa.Table.from_struct_array(pa.array(rows))
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise RecordError(f"records do not fit one schema: {exc}") from None
 

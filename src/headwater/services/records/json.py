@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 import pyarrow.json as pa_json  # type: ignore[import-untyped]
 
 from headwater.context import ServiceContext
@@ -70,51 +71,97 @@ class JsonTreeReader(SchemaAccessing, RecordReaderFactory):
     def read_many(
         self, contents: Sequence[bytes], attributes: Sequence[Mapping[str, str]]
     ) -> tuple[pa.Table, list[int]]:
-        """With an inferred schema and records that all have the same fields, one table
-        for all contents (a table per FlowFile costs ~300 us, most of it pyarrow's fixed
-        cost): the same result as reading each and promoting, ~20x faster for single
-        readings. Otherwise, one at a time."""
-        if self._access.strategy != INFER or not contents:
+        """All contents as one table when they share a schema (inferred, or the same
+        one by name): a table per FlowFile costs ~300 us, most of it pyarrow's fixed
+        cost. Single objects and arrays are parsed by pyarrow's C++ JSON reader where
+        their values infer alike both ways, else by orjson; the result equals reading
+        each and promoting. Otherwise, one at a time."""
+        if not contents:
             return super().read_many(contents, attributes)
-        lines = _read_lines(contents)
-        if lines is not None:
-            return lines, [1] * len(contents)
+        schema = self._access.schema(attributes[0]) if self._access.strategy != INFER else None
+        if schema is not None and any(self._access.schema(a) is not schema for a in attributes):
+            return super().read_many(contents, attributes)
+        fast = _read_lines(contents) or _read_arrays(contents)
+        if fast is not None:
+            table, counts = fast
+            if schema is None:
+                return table, counts
+            return conform(table, schema), counts
         rows: list[Any] = []
         counts = []
         for data in contents:
             records = parse_json_records(data)
             rows += records
             counts.append(len(records))
-        if rows:
-            fields = rows[0].keys()
-            if any(row.keys() != fields for row in rows):
-                return super().read_many(contents, attributes)
-        return table_from_rows(rows, None), counts
+        if schema is None:
+            return table_from_rows(rows, None), counts
+        return coerce_records(rows, schema), counts
 
 
 _PLAIN_TYPES = (pa.int64(), pa.float64(), pa.string(), pa.bool_(), pa.null())
+_WRAP = b'{"r":'
 
 
-def _read_lines(contents: Sequence[bytes]) -> pa.Table | None:
+def _read_lines(contents: Sequence[bytes]) -> tuple[pa.Table, list[int]] | None:
     """Contents that are each one object on one line, read as JSON Lines by pyarrow's
     reader: C++ threads without the GIL, several times faster than orjson and
-    ``from_pylist`` (the cost of merging single readings). Only when each gives one row
-    and every column has a type both ways infer alike (numbers, text, booleans, nulls;
-    pyarrow would make timestamps of ISO dates); else None, and the caller reads them
-    the general way."""
+    ``from_pylist`` (the cost of merging single readings). None unless each gives one
+    row of plain columns (see ``_plain``)."""
     lines = []
     for data in contents:
         line = data.strip()
         if line[:1] != b"{" or b"\n" in line or b"\r" in line:
             return None
         lines.append(line)
+    table = _arrow_json(lines)
+    if table is None or table.num_rows != len(lines) or not _plain(table):
+        return None
+    return table, [1] * len(lines)
+
+
+def _read_arrays(contents: Sequence[bytes]) -> tuple[pa.Table, list[int]] | None:
+    """Contents that are each an array of objects (or one object), read by pyarrow's
+    reader as one line each, wrapped as ``{"r": [...]}``: a line break between JSON
+    tokens is only whitespace, so it becomes a space. None unless every item is an
+    object and the columns are plain (see ``_plain``)."""
+    lines = []
+    for data in contents:
+        body = data.strip().replace(b"\n", b" ").replace(b"\r", b" ")
+        if body[:1] == b"{":
+            body = b"[" + body + b"]"
+        elif body[:1] != b"[":
+            return None
+        lines.append(_WRAP + body + b"}")
+    wrapped = _arrow_json(lines)
+    if wrapped is None or wrapped.num_rows != len(lines) or wrapped.column_names != ["r"]:
+        return None
+    items = wrapped.column("r").combine_chunks()
+    if not pa.types.is_list(items.type) or not pa.types.is_struct(items.type.value_type):
+        return None
+    if items.null_count:
+        return None
+    table = pa.Table.from_struct_array(items.flatten())
+    if not _plain(table):
+        return None
+    return table, pc.list_value_length(items).to_pylist()
+
+
+def _arrow_json(lines: list[bytes]) -> pa.Table | None:
+    """JSON Lines through pyarrow, in blocks that hold the longest line."""
+    block = max(1 << 20, max(map(len, lines)) + 1)
     try:
-        table = pa_json.read_json(io.BytesIO(b"\n".join(lines)))
+        return pa_json.read_json(
+            io.BytesIO(b"\n".join(lines)), read_options=pa_json.ReadOptions(block_size=block)
+        )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    if table.num_rows != len(lines) or any(t not in _PLAIN_TYPES for t in table.schema.types):
-        return None
-    return table
+
+
+def _plain(table: pa.Table) -> bool:
+    """Every column has a type both readers infer alike (numbers, text, booleans,
+    nulls); pyarrow alone makes timestamps of ISO dates, and orjson's path promotes
+    mixed columns differently."""
+    return all(t in _PLAIN_TYPES for t in table.schema.types)
 
 
 def _default(value: Any) -> Any:
