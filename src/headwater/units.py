@@ -84,3 +84,17 @@ def parse_positive_int(text: str) -> int:
     if value < 1:
         raise ValueError(f"expected a whole number of 1 or more, got {text!r}")
     return value
+
+
+def parse_http_url(text: str) -> str:
+    """An http:// or https:// URL with a host, stripped."""
+    import httpx
+
+    text = text.strip()
+    try:
+        url = httpx.URL(text)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise ValueError(f"not a valid URL {text!r}: {exc}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(f"expected an http:// or https:// URL with a host, got {text!r}")
+    return text

@@ -32,7 +32,7 @@ from headwater.processor import (
     Relationship,
 )
 from headwater.services.ssl import StandardSSLContextService
-from headwater.units import parse_bool, parse_duration, parse_non_negative_int
+from headwater.units import parse_bool, parse_duration, parse_http_url, parse_non_negative_int
 
 STATUS_CODE = "invokehttp.status.code"
 STATUS_MESSAGE = "invokehttp.status.message"
@@ -46,18 +46,6 @@ EXCEPTION_MESSAGE = "invokehttp.java.exception.message"
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _CHUNK = 1 << 16
-
-
-def _url(text: str) -> str:
-    """A URL with an http or https scheme and a host."""
-    text = text.strip()
-    try:
-        url = httpx.URL(text)
-    except (httpx.InvalidURL, TypeError) as exc:
-        raise ValueError(f"not a valid URL {text!r}: {exc}") from None
-    if url.scheme not in ("http", "https") or not url.host:
-        raise ValueError(f"expected an http:// or https:// URL with a host, got {text!r}")
-    return text
 
 
 def _method(text: str) -> str:
@@ -119,7 +107,7 @@ class InvokeHTTP(Processor):
         "The URL to call, with scheme, host, port and path",
         required=True,
         expression=True,
-        parse=_url,
+        parse=parse_http_url,
     )
     connect_timeout = Property(
         "Connection Timeout",

@@ -26,7 +26,13 @@ from headwater.processor import InputRequirement, Processor, Property
 from headwater.s2s.client import SiteToSiteClient, SiteToSiteError
 from headwater.s2s.protocol import StreamEncoder
 from headwater.services.ssl import StandardSSLContextService
-from headwater.units import parse_bool, parse_data_size, parse_duration, parse_positive_int
+from headwater.units import (
+    parse_bool,
+    parse_data_size,
+    parse_duration,
+    parse_http_url,
+    parse_positive_int,
+)
 
 HTTP = "HTTP"
 
@@ -35,14 +41,7 @@ def _urls(text: str) -> tuple[str, ...]:
     urls = tuple(u.strip().rstrip("/") for u in text.split(",") if u.strip())
     if not urls:
         raise ValueError("expected one or more http:// or https:// URLs, separated by commas")
-    for url in urls:
-        try:
-            parsed = httpx.URL(url)
-        except (httpx.InvalidURL, TypeError) as exc:
-            raise ValueError(f"not a valid URL {url!r}: {exc}") from None
-        if parsed.scheme not in ("http", "https") or not parsed.host:
-            raise ValueError(f"expected an http:// or https:// URL with a host, got {url!r}")
-    return urls
+    return tuple(parse_http_url(url) for url in urls)
 
 
 def _port_name(text: str) -> str:
