@@ -18,6 +18,7 @@ from headwater.engine.session import ProcessSession
 from headwater.errors import ProcessException
 from headwater.flowfile import FlowFile
 from headwater.processor import InputRequirement, Processor, Property, Relationship
+from headwater.processors.failure import route_to_failure
 
 CORE_ATTRIBUTES = frozenset(
     {
@@ -75,8 +76,7 @@ def fail(
     reason: str,
 ) -> None:
     """Route to failure with the reason in ``error.message``; the flow goes on."""
-    context.logger.warning("routing %s to failure: %s", flowfile.uuid, reason)
-    session.transfer(session.put_attribute(flowfile, "error.message", reason), relationship)
+    route_to_failure(context, session, flowfile, relationship, reason)
 
 
 class AttributesToJSON(Processor):

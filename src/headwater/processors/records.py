@@ -19,6 +19,7 @@ from headwater.context import ProcessContext
 from headwater.engine.session import ProcessSession
 from headwater.flowfile import FlowFile
 from headwater.processor import InputRequirement, Processor, Property, Relationship
+from headwater.processors.failure import route_to_failure
 from headwater.services.records.api import (
     RecordError,
     RecordReaderFactory,
@@ -84,9 +85,7 @@ def fail(
     exc: BaseException,
 ) -> None:
     """Route to failure with the reason in ``record.error.message``; the flow goes on."""
-    reason = str(exc) or type(exc).__name__
-    context.logger.warning("routing %s to failure: %s", flowfile.uuid, reason)
-    session.transfer(session.put_attribute(flowfile, ERROR_ATTRIBUTE, reason), relationship)
+    route_to_failure(context, session, flowfile, relationship, exc, attribute=ERROR_ATTRIBUTE)
 
 
 def write_records(

@@ -18,6 +18,7 @@ from headwater.engine.session import ProcessSession
 from headwater.errors import ProcessException
 from headwater.flowfile import FlowFile
 from headwater.processor import InputRequirement, Processor, Property, Relationship
+from headwater.processors.failure import route_to_failure
 from headwater.storage import (
     FAIL,
     IGNORE,
@@ -155,10 +156,7 @@ class PutFTP(_FTPProcessor):
     def _fail(
         self, context: ProcessContext, session: ProcessSession, ff: FlowFile, exc: Exception
     ) -> None:
-        reason = str(exc)
-        context.logger.warning("routing %s to failure: %s", ff.uuid, reason)
-        ff = session.put_attribute(ff, "error.message", reason)
-        session.transfer(session.penalize(ff), self.FAILURE)
+        route_to_failure(context, session, ff, self.FAILURE, exc, penalize=True)
 
     def _put(
         self, context: ProcessContext, session: ProcessSession, storage: Storage, ff: FlowFile

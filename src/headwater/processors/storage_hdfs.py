@@ -29,6 +29,7 @@ from headwater.engine.session import ProcessSession
 from headwater.errors import ProcessException
 from headwater.flowfile import FlowFile
 from headwater.processor import InputRequirement, Processor, Property, Relationship
+from headwater.processors.failure import route_to_failure
 from headwater.storage import (
     APPEND,
     FAIL,
@@ -207,10 +208,7 @@ class PutHDFS(AbstractHadoopProcessor):
     def _fail(
         self, context: ProcessContext, session: ProcessSession, ff: FlowFile, exc: Exception
     ) -> None:
-        reason = str(exc)
-        context.logger.warning("penalizing %s and routing to failure: %s", ff.uuid, reason)
-        ff = session.put_attribute(ff, "error.message", reason)
-        session.transfer(session.penalize(ff), self.FAILURE)
+        route_to_failure(context, session, ff, self.FAILURE, exc, penalize=True)
 
 
 def _copy(

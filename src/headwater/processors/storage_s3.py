@@ -21,6 +21,7 @@ from headwater.engine.session import ProcessSession
 from headwater.errors import ProcessException
 from headwater.flowfile import FlowFile
 from headwater.processor import InputRequirement, Processor, Property, Relationship
+from headwater.processors.failure import route_to_failure
 from headwater.storage import REPLACE, Storage, open_storage
 from headwater.units import parse_duration
 
@@ -103,12 +104,10 @@ class _S3Processor(Processor):
     def _fail(
         self, context: ProcessContext, session: ProcessSession, ff: FlowFile, exc: Exception
     ) -> None:
-        reason = str(exc)
-        context.logger.warning("routing %s to failure: %s", ff.uuid, reason)
-        cause = exc.__cause__ or exc
-        ff = session.put_attribute(ff, "s3.exception", type(cause).__name__)
-        ff = session.put_attribute(ff, "error.message", reason)
-        session.transfer(session.penalize(ff), "failure")
+        cause = type(exc.__cause__ or exc).__name__
+        route_to_failure(
+            context, session, ff, "failure", exc, penalize=True, extra={"s3.exception": cause}
+        )
 
 
 class PutS3Object(_S3Processor):
