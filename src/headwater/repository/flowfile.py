@@ -22,7 +22,13 @@ import orjson
 
 from headwater.errors import RepositoryError
 from headwater.flowfile import FlowFile
-from headwater.repository.sqlite import delete_in, flat_params, insert_flat, select_in
+from headwater.repository.sqlite import (
+    WalCheckpointer,
+    delete_in,
+    flat_params,
+    insert_flat,
+    select_in,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS flowfile (
@@ -99,6 +105,10 @@ class SqliteFlowFileRepository:
             self._db = self._connect()
             self._db.executescript(_SCHEMA)
             (top,) = self._db.execute("SELECT coalesce(max(seq), 0) FROM flowfile").fetchone()
+            WalCheckpointer.configure(self._db)
+            self._checkpointer = WalCheckpointer(
+                self._connect(), f"flowfile-checkpoint {self.directory}"
+            )
         except sqlite3.Error as exc:
             raise RepositoryError(f"cannot open FlowFile repository in {directory}: {exc}") from exc
         except OSError as exc:
@@ -278,4 +288,5 @@ class SqliteFlowFileRepository:
 
     def close(self) -> None:
         with self._lock:
+            self._checkpointer.stop()
             self._db.close()

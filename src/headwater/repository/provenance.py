@@ -27,7 +27,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -48,11 +48,9 @@ from headwater.repository.provenance_rows import (
     event_rows,
     first_id_at,
 )
-from headwater.repository.sqlite import MAX_PARAMETERS, flat_params, insert_flat
+from headwater.repository.sqlite import MAX_PARAMETERS, WalCheckpointer, flat_params, insert_flat
 
 _RETENTION_CHUNK = 10_000  # events per delete transaction, so writers wait briefly
-_WAL_PAGES = 16_384  # the writer checkpoints itself past 64 MB of WAL (4 KiB pages)
-_CHECKPOINT_SECONDS = 0.1
 
 
 class SqliteProvenanceRepository:
@@ -98,39 +96,15 @@ class SqliteProvenanceRepository:
                     "SELECT max(coalesce((SELECT max(event_id) FROM event), 0),"
                     " coalesce((SELECT value FROM meta WHERE key = 'last_event_id'), 0))"
                 ).fetchone()
-                self._writer.execute(f"PRAGMA wal_autocheckpoint = {_WAL_PAGES}")
-                self._writer.execute(f"PRAGMA journal_size_limit = {_WAL_PAGES * 4096}")
+                WalCheckpointer.configure(self._writer)
                 checkpoints = self._connect(cache_mb=2)
             except (sqlite3.Error, RepositoryError):
                 self._writer.close()
                 raise
         self._next_id: int = last + 1
-        self._stop = threading.Event()
-        self._checkpointer = threading.Thread(
-            target=self._checkpoint_loop,
-            args=(checkpoints,),
-            name=f"provenance-checkpoint {self.path}",
-            daemon=True,
-        )
-        self._checkpointer.start()
+        self._checkpointer = WalCheckpointer(checkpoints, f"provenance-checkpoint {self.path}")
 
     # -- plumbing ---------------------------------------------------------------------
-
-    def _checkpoint_loop(self, conn: sqlite3.Connection) -> None:
-        """Copy the WAL into the database off the register path, on the other core.
-
-        SQLite lets go of the GIL while it copies, and a PASSIVE checkpoint never
-        blocks the writer. The writer's own autocheckpoint (at ``_WAL_PAGES``) is the
-        fallback that bounds the WAL if this thread falls behind; by then most frames
-        are already copied, so it is cheap.
-        """
-        try:
-            while not self._stop.wait(_CHECKPOINT_SECONDS):
-                # Busy or a passing I/O error: the next round or the writer copies.
-                with suppress(sqlite3.Error):
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        finally:
-            conn.close()
 
     def _connect(self, cache_mb: int) -> sqlite3.Connection:
         conn = sqlite3.connect(
@@ -449,8 +423,7 @@ class SqliteProvenanceRepository:
             if self._closed:
                 return
             self._closed = True
-            self._stop.set()
-            self._checkpointer.join()
+            self._checkpointer.stop()
             with self._translate("close"):
                 self._writer.execute("PRAGMA optimize")
                 self._writer.close()
