@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from headwater.engine.session import ProcessSession
 
 T = TypeVar("T", default=str)
+C = TypeVar("C", bound="Component")
 
 
 def _text(value: str) -> Any:
@@ -212,22 +213,32 @@ def _concrete(cls: type) -> bool:
 
 
 def processor_type(name: str) -> type[Processor]:
-    """The processor class registered under ``name``, with a suggestion when unknown."""
-    load_extensions()
-    try:
-        return PROCESSOR_TYPES[name]
-    except KeyError:
-        raise ConfigurationError([_unknown("processor type", name, PROCESSOR_TYPES)]) from None
+    """The processor class registered under ``name``, with a suggestion when unknown.
+    A built-in type's module is imported when first asked for (``headwater.catalog``)."""
+    from headwater.catalog import PROCESSORS
+
+    return _registered(name, PROCESSOR_TYPES, PROCESSORS, "processor type")
 
 
 def service_type(name: str) -> type[ControllerService]:
-    load_extensions()
+    from headwater.catalog import SERVICES
+
+    return _registered(name, SERVICE_TYPES, SERVICES, "controller service type")
+
+
+def _registered(
+    name: str, registry: Mapping[str, type[C]], builtin: Mapping[str, str], kind: str
+) -> type[C]:
+    if name not in registry and name in builtin:
+        import importlib
+
+        importlib.import_module(builtin[name])
+    if name not in registry:
+        load_extensions()  # an installed extension's type, or every name for the hint
     try:
-        return SERVICE_TYPES[name]
+        return registry[name]
     except KeyError:
-        raise ConfigurationError(
-            [_unknown("controller service type", name, SERVICE_TYPES)]
-        ) from None
+        raise ConfigurationError([_unknown(kind, name, registry)]) from None
 
 
 def _unknown(kind: str, name: str, known: Mapping[str, object]) -> Problem:
@@ -240,8 +251,9 @@ _loaded = False
 
 
 def load_extensions() -> None:
-    """Import the built-in processors and services, and any installed under the
-    ``headwater.extensions`` entry point group, so they register themselves."""
+    """Import every built-in processor and service, and any installed under the
+    ``headwater.extensions`` entry point group, so they register themselves (for the
+    docs and for suggestions; a flow imports only what it names)."""
     global _loaded
     if _loaded:
         return
@@ -249,8 +261,9 @@ def load_extensions() -> None:
     import importlib
     from importlib.metadata import entry_points
 
-    importlib.import_module("headwater.processors")
-    importlib.import_module("headwater.s2s")  # InputPort, RemoteProcessGroup
-    importlib.import_module("headwater.services")
+    from headwater.catalog import PROCESSORS, SERVICES
+
+    for module in sorted({*PROCESSORS.values(), *SERVICES.values()}):
+        importlib.import_module(module)
     for entry in entry_points(group="headwater.extensions"):
         entry.load()

@@ -6,9 +6,5 @@
 - ``client``: ``SiteToSiteClient``, one transaction at a time over several hub URLs;
 - ``remote``: ``RemoteProcessGroup``, the sending processor built on the client.
 
-Importing this package registers the two processors.
+``headwater.catalog`` points a flow at the two processors.
 """
-
-from headwater.s2s import port, remote
-
-__all__ = ["port", "remote"]

@@ -1,5 +1,3 @@
-"""Built-in controller services; importing this registers them all."""
-
-from headwater.services import records, ssl
-
-__all__ = ["records", "ssl"]
+"""Built-in controller services: record readers and writers with their schema registry
+(``records``), and TLS (``ssl``). Like the processors, each is imported when a flow
+names it (``headwater.catalog``)."""

@@ -1,0 +1,60 @@
+"""Where each built-in processor and controller service is defined.
+
+A flow imports only the modules of the types it names, so an edge agent running
+ReadSensors and a RemoteProcessGroup never loads pyarrow, DuckDB or botocore. A test
+keeps this index equal to what the modules register.
+"""
+
+PROCESSORS = {
+    "AttributesToJSON": "headwater.processors.json",
+    "CaptureImage": "headwater.processors.device_camera",
+    "ClassifyImage": "headwater.processors.image_classify",
+    "ConvertRecord": "headwater.processors.records",
+    "DuplicateFlowFile": "headwater.processors.duplicate",
+    "EvaluateJsonPath": "headwater.processors.json_path",
+    "FetchFTP": "headwater.processors.storage_ftp",
+    "FetchFile": "headwater.processors.files_fetch",
+    "FetchS3Object": "headwater.processors.storage_s3",
+    "FlattenJson": "headwater.processors.json_flatten",
+    "GenerateFlowFile": "headwater.processors.generate",
+    "GetFile": "headwater.processors.files",
+    "InputPort": "headwater.s2s.port",
+    "InvokeHTTP": "headwater.processors.http_invoke",
+    "JoltTransformJSON": "headwater.processors.json_jolt",
+    "ListFTP": "headwater.processors.storage_ftp_list",
+    "ListFile": "headwater.processors.files_list",
+    "ListenHTTP": "headwater.processors.http_listen",
+    "LogAttribute": "headwater.processors.logging",
+    "LogMessage": "headwater.processors.logging",
+    "MergeContent": "headwater.processors.merge_content",
+    "MergeRecord": "headwater.processors.merge_record",
+    "PartitionRecord": "headwater.processors.records_partition",
+    "PutFTP": "headwater.processors.storage_ftp",
+    "PutFile": "headwater.processors.files_put",
+    "PutHDFS": "headwater.processors.storage_hdfs",
+    "PutParquet": "headwater.processors.storage_parquet",
+    "PutS3Object": "headwater.processors.storage_s3",
+    "QueryRecord": "headwater.processors.records_query",
+    "ReadSensors": "headwater.processors.device_sensors",
+    "RemoteProcessGroup": "headwater.s2s.remote",
+    "ReplaceText": "headwater.processors.text",
+    "RouteOnAttribute": "headwater.processors.routing",
+    "RouteOnContent": "headwater.processors.routing",
+    "SplitJson": "headwater.processors.json_path",
+    "SplitRecord": "headwater.processors.records",
+    "UpdateAttribute": "headwater.processors.attributes",
+    "UpdateRecord": "headwater.processors.records_update",
+}
+SERVICES = {
+    "AvroReader": "headwater.services.records.avro",
+    "AvroRecordSetWriter": "headwater.services.records.avro",
+    "AvroSchemaRegistry": "headwater.services.records.registry",
+    "CSVReader": "headwater.services.records.csv",
+    "CSVRecordSetWriter": "headwater.services.records.csv",
+    "CameraImageRegistry": "headwater.processors.device_camera",
+    "JsonRecordSetWriter": "headwater.services.records.json",
+    "JsonTreeReader": "headwater.services.records.json",
+    "ParquetReader": "headwater.services.records.parquet",
+    "ParquetRecordSetWriter": "headwater.services.records.parquet",
+    "StandardSSLContextService": "headwater.services.ssl",
+}
