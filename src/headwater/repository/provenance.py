@@ -53,6 +53,9 @@ from headwater.repository.sqlite import MAX_PARAMETERS, WalCheckpointer, flat_pa
 _RETENTION_CHUNK = 10_000  # events per delete transaction, so writers wait briefly
 
 
+_RELATIVE_HEAD = "INSERT OR IGNORE INTO event_relative (uuid, event_id)"
+
+
 class SqliteProvenanceRepository:
     """Provenance events in SQLite, kept for ``max_age_seconds`` and ``max_bytes``.
 
@@ -210,11 +213,8 @@ class SqliteProvenanceRepository:
         single = not relatives and len(params) <= MAX_PARAMETERS
         with self._writing("register", transaction=not single):
             insert_flat(self._writer, INSERT_HEAD, 6, params)
-            if relatives:
-                self._writer.executemany(
-                    "INSERT OR IGNORE INTO event_relative (uuid, event_id) VALUES (?, ?)",
-                    relatives,
-                )
+            if relatives:  # a JOIN of 10,000: one bound statement, not 10,000 GIL retakes
+                insert_flat(self._writer, _RELATIVE_HEAD, 2, flat_params(relatives))
 
     def settle(self, first_id: int) -> None:
         """The events prepared from ``first_id`` are confirmed (or abandoned)."""
