@@ -20,14 +20,14 @@ def test_the_catalog_names_every_built_in_type_where_it_is_defined() -> None:
         assert builtin == index
 
 
-def test_an_edge_flow_loads_neither_arrow_nor_duckdb_nor_botocore() -> None:
+def test_an_edge_flow_loads_no_arrow_duckdb_botocore_fastapi_or_fsspec() -> None:
     script = """
 import sys
 from headwater.processor import processor_type, service_type
 for name in ("ReadSensors", "CaptureImage", "PutFile", "RemoteProcessGroup", "UpdateAttribute"):
     processor_type(name)
 service_type("CameraImageRegistry")
-print(sorted(m for m in ("pyarrow", "duckdb", "botocore", "fastapi") if m in sys.modules))
+print(sorted(m for m in ("pyarrow", "duckdb", "botocore", "fastapi", "fsspec") if m in sys.modules))
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr

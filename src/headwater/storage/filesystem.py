@@ -33,8 +33,6 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
-import fsspec  # type: ignore[import-untyped]
-
 from headwater.errors import ProcessException
 
 REPLACE, IGNORE, FAIL, APPEND = "replace", "ignore", "fail", "append"
@@ -244,6 +242,8 @@ def _reason(exc: BaseException) -> str:
 def open_storage(url: str, **options: Any) -> tuple[Storage, str]:
     """The storage for ``url`` and the path within it, e.g. ``s3://bucket/a/b`` gives
     the s3 storage and ``bucket/a/b``; a bare path means ``file://``."""
+    import fsspec  # type: ignore[import-untyped]  # here: ~10 MB a plain PutFile never needs
+
     parts = urlsplit(url)
     scheme = parts.scheme or "file"
     try:
