@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -142,8 +143,8 @@ class Component:
         return []
 
 
-class Processor(Component):
-    """A processor: override ``on_trigger``; declare properties and relationships."""
+class Processor(Component, ABC):
+    """A processor: implement ``on_trigger``; declare properties and relationships."""
 
     relationships: ClassVar[tuple[Relationship, ...]] = ()
     input_requirement: ClassVar[InputRequirement] = InputRequirement.ALLOWED
@@ -169,8 +170,9 @@ class Processor(Component):
     def on_scheduled(self, context: ProcessContext) -> None:
         """Called once before the first trigger: compile, open, connect."""
 
+    @abstractmethod
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
-        raise NotImplementedError(f"{type(self).__name__} must implement on_trigger")
+        """Do the work: take FlowFiles from ``session``, transfer what comes out."""
 
     def has_pending_work(self) -> bool:
         """Whether a trigger would find work now; asked of a scheduled source only. A

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from headwater.context import ProcessContext
 from headwater.engine.node import Connection, ProcessorNode
 from headwater.engine.queue import FlowFileQueue
 from headwater.engine.repositories import Repositories
@@ -22,6 +23,9 @@ from headwater.provenance import ProvenanceEvent
 
 class SessionContractProbe(Processor):
     """Never triggered: gives the node a type name and relationships."""
+
+    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        raise AssertionError("the harness drives the session itself")
 
     SUCCESS = Relationship("success")
     FAILURE = Relationship("failure")

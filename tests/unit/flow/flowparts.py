@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from headwater.context import ProcessContext
+from headwater.engine.session import ProcessSession
 from headwater.processor import (
     PROCESSOR_TYPES,
     SERVICE_TYPES,
@@ -43,6 +45,9 @@ class TstRecordWriter(ControllerService):
 class TstListen(Processor):
     """A source: takes no input."""
 
+    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        """Never triggered here: the class is only declarations."""
+
     input_requirement = InputRequirement.FORBIDDEN
     SUCCESS = Relationship("success")
     port = Property("Listening Port", required=True, parse=parse_positive_int)
@@ -52,6 +57,9 @@ class TstListen(Processor):
 
 class TstRoute(Processor):
     """Routes by user-named properties: each one is a relationship too."""
+
+    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        """Never triggered here: the class is only declarations."""
 
     input_requirement = InputRequirement.REQUIRED
     dynamic_property = DynamicProperty("An expression; true routes to the relationship.")
@@ -71,6 +79,9 @@ class TstRoute(Processor):
 class TstMerge(Processor):
     """Merges records."""
 
+    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        """Never triggered here: the class is only declarations."""
+
     input_requirement = InputRequirement.REQUIRED
     MERGED = Relationship("merged")
     ORIGINAL = Relationship("original")
@@ -84,6 +95,9 @@ class TstMerge(Processor):
 
 class TstPut(Processor):
     """Writes files."""
+
+    def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
+        """Never triggered here: the class is only declarations."""
 
     input_requirement = InputRequirement.REQUIRED
     SUCCESS = Relationship("success")
