@@ -80,6 +80,28 @@ class Property(Generic[T]):
         return f"Property({self.name!r})"
 
 
+def flag(
+    name: str,
+    description: str,
+    *,
+    default: str,
+    required: bool = False,
+    display_name: str | None = None,
+) -> Property[bool]:
+    """A true/false property, as NiFi declares its boolean ones."""
+    from headwater.units import parse_bool
+
+    return Property(
+        name,
+        description,
+        default=default,
+        required=required,
+        allowed=("true", "false"),
+        parse=parse_bool,
+        display_name=display_name,
+    )
+
+
 @dataclass(frozen=True)
 class DynamicProperty:
     """Declares that a component takes user-named properties (UpdateAttribute's)."""

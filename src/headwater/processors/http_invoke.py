@@ -30,6 +30,7 @@ from headwater.processor import (
     Processor,
     Property,
     Relationship,
+    flag,
 )
 from headwater.services.ssl import StandardSSLContextService
 from headwater.units import parse_bool, parse_duration, parse_http_url, parse_non_negative_int
@@ -163,21 +164,17 @@ class InvokeHTTP(Processor):
         default="256",
         parse=parse_non_negative_int,
     )
-    always_output = Property(
+    always_output = flag(
         "Always Output Response",
         "Make a Response FlowFile whatever the status code",
         default="false",
         required=True,
-        allowed=("true", "false"),
-        parse=parse_bool,
     )
-    add_headers_to_request = Property(
+    add_headers_to_request = flag(
         "Add Response Headers to Request",
         "Also add the response headers to the request FlowFile",
         default="false",
         required=True,
-        allowed=("true", "false"),
-        parse=parse_bool,
     )
     content_type = Property(
         "Content-Type",
@@ -186,41 +183,33 @@ class InvokeHTTP(Processor):
         required=True,
         expression=True,
     )
-    send_body = Property(
+    send_body = flag(
         "send-message-body",
         "Send the FlowFile content as the body of POST, PUT and PATCH (else an empty body)",
         display_name="Send Message Body",
         default="true",
-        allowed=("true", "false"),
-        parse=parse_bool,
     )
-    chunked = Property(
+    chunked = flag(
         "Use Chunked Encoding",
         "Send the body with Transfer-Encoding: chunked instead of a Content-Length",
         default="false",
         required=True,
-        allowed=("true", "false"),
-        parse=parse_bool,
     )
-    penalize_no_retry = Property(
+    penalize_no_retry = flag(
         'Penalize on "No Retry"',
         "Penalize FlowFiles routed to No Retry",
         default="false",
-        allowed=("true", "false"),
-        parse=parse_bool,
     )
     ssl_context = Property[StandardSSLContextService](
         "SSL Context Service",
         "TLS trust (and a client certificate, for mutual TLS) for https:// URLs",
         service=StandardSSLContextService,
     )
-    ignore_content = Property(
+    ignore_content = flag(
         "ignore-response-content",
         "Do not read the response body: Response FlowFiles are empty",
         display_name="Ignore response's content",
         default="false",
-        allowed=("true", "false"),
-        parse=parse_bool,
     )
 
     def __init__(self) -> None:

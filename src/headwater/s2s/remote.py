@@ -22,12 +22,11 @@ import httpx
 from headwater.context import ProcessContext
 from headwater.engine.session import ProcessSession
 from headwater.flowfile import FlowFile
-from headwater.processor import InputRequirement, Processor, Property
+from headwater.processor import InputRequirement, Processor, Property, flag
 from headwater.s2s.client import SiteToSiteClient, SiteToSiteError
 from headwater.s2s.protocol import StreamEncoder
 from headwater.services.ssl import StandardSSLContextService
 from headwater.units import (
-    parse_bool,
     parse_data_size,
     parse_duration,
     parse_http_url,
@@ -104,13 +103,11 @@ class RemoteProcessGroup(Processor):
         required=True,
         parse=parse_duration,
     )
-    compression = Property(
+    compression = flag(
         "Use Compression",
         "Deflate each transaction's stream",
         default="false",
         required=True,
-        allowed=("true", "false"),
-        parse=parse_bool,
     )
     timeout = Property(
         "Communications Timeout",
