@@ -11,20 +11,32 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from headwater.context import ProcessContext, ServiceContext
 from headwater.engine.node import Connection, ProcessorNode, ScheduledState
-from headwater.engine.queue import FlowFileQueue
+from headwater.engine.queue import FlowFileQueue, OverflowHandler
 from headwater.engine.repositories import Repositories
 from headwater.engine.scheduler import Scheduler
 from headwater.engine.state import StateMap
 from headwater.errors import ApiError, ConfigurationError
 from headwater.flow.model import FlowDefinition
+from headwater.flowfile import FlowFile
 from headwater.processor import ControllerService
 
 log = logging.getLogger("headwater.controller")
+
+
+@dataclass(frozen=True)
+class DroppedCounts:
+    """What overflow caps dropped: ``count`` FlowFiles of ``bytes`` in total, and
+    ``connections``: connection id -> (count, bytes), only those that dropped any."""
+
+    count: int
+    bytes: int
+    connections: dict[str, tuple[int, int]]
 
 
 class FlowController:
@@ -109,6 +121,7 @@ class FlowController:
             raise ConfigurationError(problems)
         summaries = flowfiles.queue_summaries()
         for conn in self.flow.connections:
+            overflow = conn.overflow
             queue = FlowFileQueue(
                 conn.id,
                 swap_reader=flowfiles.page,
@@ -117,9 +130,14 @@ class FlowController:
                 back_pressure_bytes=conn.back_pressure_bytes,
                 expiration_ms=int(conn.expiration * 1000),
                 swap_threshold=conn.swap_threshold,
+                overflow_bytes=overflow.max_bytes if overflow else 0,
+                overflow_objects=overflow.max_objects if overflow else 0,
+                on_overflow=self._drop_overflow(overflow.describe()) if overflow else None,
             )
             if conn.id in summaries:
                 queue.restore(*summaries[conn.id])
+                if queue.is_over_cap():  # the cap was lowered since the last run
+                    queue.shed()
             connection = Connection(
                 conn.id, conn.source, conn.relationships, conn.destination, queue, conn.name
             )
@@ -136,6 +154,16 @@ class FlowController:
                 queue_id,
             )
         self.repositories.restore_claim_counts()
+
+    def _drop_overflow(self, cap: str) -> OverflowHandler:
+        repositories = self.repositories
+
+        def drop(queue: FlowFileQueue, flowfiles: list[FlowFile]) -> None:
+            details = f"store-and-forward cap of {cap} reached on connection {queue.id}"
+            repositories.drop(flowfiles, queue.id, "Connection", details + "; oldest dropped")
+            log.warning("%s: dropped the %d oldest FlowFile(s)", details, len(flowfiles))
+
+        return drop
 
     # -- running -----------------------------------------------------------------------
 
@@ -186,8 +214,21 @@ class FlowController:
     def queued(self) -> int:
         return sum(c.queue.count for c in self.connections.values())
 
+    def dropped(self) -> DroppedCounts:
+        """FlowFiles the connections' overflow caps dropped since start, in total and per
+        connection (for the C2 heartbeat and the status API)."""
+        per = {
+            c.id: (c.queue.dropped_count, c.queue.dropped_bytes)
+            for c in self.connections.values()
+            if c.queue.dropped_count
+        }
+        return DroppedCounts(sum(n for n, _ in per.values()), sum(b for _, b in per.values()), per)
+
     def status(self) -> dict[str, Any]:
+        dropped = self.dropped()
         return {
+            "droppedCount": dropped.count,
+            "droppedBytes": dropped.bytes,
             "flow": self.flow.name,
             "running": self.scheduler.running,
             "fault": str(self.scheduler.fault) if self.scheduler.fault else None,

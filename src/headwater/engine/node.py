@@ -45,6 +45,10 @@ class Connection:
             "backPressureObjects": queue.back_pressure_objects,
             "backPressureBytes": queue.back_pressure_bytes,
             "backPressured": queue.is_full(),
+            "overflowBytes": queue.overflow_bytes,
+            "overflowObjects": queue.overflow_objects,
+            "droppedCount": queue.dropped_count,
+            "droppedBytes": queue.dropped_bytes,
         }
 
 

@@ -26,6 +26,8 @@ from headwater.flowfile import FlowFile
 
 SwapReader = Callable[[str, int, int, int], list[FlowFile]]
 """(queue id, first seq, last seq, limit) -> FlowFiles from the FlowFile repository."""
+OverflowHandler = Callable[["FlowFileQueue", list[FlowFile]], None]
+"""Makes the FlowFiles a capped queue let go gone for good (repository, DROP events)."""
 
 SWAP_PAGE = 10_000
 _NO_LIMIT = 1 << 62
@@ -65,6 +67,9 @@ class FlowFileQueue:
         back_pressure_bytes: int = 1024**3,
         expiration_ms: int = 0,
         swap_threshold: int = 20_000,
+        overflow_bytes: int = 0,
+        overflow_objects: int = 0,
+        on_overflow: OverflowHandler | None = None,
     ) -> None:
         self.id = queue_id
         self.back_pressure_objects = back_pressure_objects
@@ -90,6 +95,12 @@ class FlowFileQueue:
         self._restored_last = 0
         self._in_flight = 0
         self._in_flight_bytes = 0
+        self.overflow_bytes = overflow_bytes  # store-and-forward cap; 0: none
+        self.overflow_objects = overflow_objects
+        self._on_overflow = on_overflow
+        self._evict_lock = threading.Lock()  # one eviction at a time, in order
+        self.dropped_count = 0  # FlowFiles dropped by the cap since start
+        self.dropped_bytes = 0
 
     # -- sizes -----------------------------------------------------------------------
 
@@ -112,6 +123,15 @@ class FlowFileQueue:
         """Back pressure: the source of this connection must not be scheduled."""
         objects, size = self.back_pressure_objects, self.back_pressure_bytes
         return bool((objects and self.count >= objects) or (size and self.bytes >= size))
+
+    def is_over_cap(self) -> bool:
+        """Past the overflow cap: the oldest waiting FlowFiles are to be dropped. Those in
+        flight (being sent now) do not count: they are about to leave, not waiting."""
+        objects, size = self.overflow_objects, self.overflow_bytes
+        waiting = self.count - self._in_flight
+        return bool(
+            (objects and waiting > objects) or (size and self.bytes - self._in_flight_bytes > size)
+        )
 
     def is_ready(self, now: float) -> bool:
         """Whether a poll now could return something (not all penalized)."""
@@ -136,6 +156,59 @@ class FlowFileQueue:
                 else:
                     self._push(ff, now)
                     self._active_bytes += ff.size
+        if self._on_overflow is not None and self.is_over_cap():
+            self.shed()
+
+    def shed(self) -> int:
+        """Drop the oldest queued FlowFiles until the queue is within its overflow cap;
+        how many went. The handler makes them gone (it raises on a repository failure,
+        which is an engine fault: the FlowFiles are still in the repository then)."""
+        if self._on_overflow is None:
+            return 0
+        with self._evict_lock:
+            with self._lock:
+                evicted = self._evict_oldest()
+            if evicted:
+                self._on_overflow(self, evicted)
+                with self._lock:
+                    self.dropped_count += len(evicted)
+                    self.dropped_bytes += sum(ff.size for ff in evicted)
+            return len(evicted)
+
+    def _evict_oldest(self) -> list[FlowFile]:
+        """Under the lock: take the longest-queued FlowFiles (lowest seq) off the queue
+        until it is within its cap. In-flight FlowFiles belong to a session and stay."""
+        evicted: list[FlowFile] = []
+        while self.is_over_cap():
+            if not (self._fifo or self._heap or self._penalized):
+                if not self.swapped or self._swap_reader is None:
+                    break
+                self._swap_in(SWAP_PAGE)
+                continue
+            if self._key is None and not self._penalized:
+                ff = self._fifo.popleft()
+            else:
+                ff = self._pop_lowest_seq()
+            self._active_bytes -= ff.size
+            evicted.append(ff)
+        if not self.swapped:
+            self._swapped_bytes = 0
+        return evicted
+
+    def _pop_lowest_seq(self) -> FlowFile:
+        """The active FlowFile queued first, wherever prioritizers or a penalty put it."""
+        candidates = [(self._fifo[0].seq, 0, 0)] if self._fifo else []
+        candidates += [(item[2].seq, 1, i) for i, item in enumerate(self._heap)]
+        candidates += [(item[2].seq, 2, i) for i, item in enumerate(self._penalized)]
+        _, where, index = min(candidates)
+        if where == 0:
+            return self._fifo.popleft()
+        items = self._heap if where == 1 else self._penalized
+        ff = items[index][2]
+        items[index] = items[-1]
+        items.pop()
+        heapq.heapify(items)
+        return ff
 
     def _push(self, ff: FlowFile, now: float = 0.0) -> None:
         if ff.penalized_until > now:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from headwater.flow.model import EngineSettings
-from headwater.provenance import ProvenanceEvent
+from headwater.flowfile import FlowFile, now_millis
+from headwater.provenance import ProvenanceEvent, ProvenanceEventType
 from headwater.repository.content import ContentRepository
 from headwater.repository.flowfile import SqliteFlowFileRepository
 from headwater.repository.provenance import SqliteProvenanceRepository
@@ -63,6 +64,56 @@ class Repositories:
             )
         finally:
             self.provenance.settle(prepared.first_id)
+
+    def drop(
+        self, flowfiles: Sequence[FlowFile], component_id: str, component_type: str, details: str
+    ) -> None:
+        """End queued FlowFiles outside any session (a connection's overflow cap): a DROP
+        event each, their rows deleted in the transaction that confirms the events, then
+        their content claims let go, in the order a session commit keeps."""
+        if not flowfiles:
+            return
+        now = now_millis()
+        events = [
+            ProvenanceEvent(
+                ProvenanceEventType.DROP,
+                ff.uuid,
+                component_id,
+                component_type,
+                now,
+                ff.attributes,
+                entry_date=ff.entry_date,
+                lineage_start=ff.lineage_start,
+                size=ff.size,
+                claim=ff.claim,
+                offset=ff.offset,
+                details=details,
+            )
+            for ff in flowfiles
+        ]
+        prepared = self.provenance.prepare(events)
+        try:
+            self.provenance.write(prepared)
+            self.flowfiles.commit(
+                [],
+                [ff.seq for ff in flowfiles],
+                (prepared.first_id, prepared.last_id),
+                self.provenance.settled_through(),
+            )
+        except BaseException:
+            try:  # the FlowFiles stay queued, so their DROP events must go
+                self.provenance.remove(prepared.first_id, prepared.last_id)
+            except Exception:
+                pass  # left unsettled, so never confirmed: the next start removes them
+            else:
+                self.provenance.settle(prepared.first_id)
+            raise
+        self.provenance.settle(prepared.first_id)
+        deltas: dict[int, int] = {}
+        for ff in flowfiles:
+            if ff.claim:
+                deltas[ff.claim] = deltas.get(ff.claim, 0) - 1
+        self.content.adjust(deltas)
 
     def restore_claim_counts(self) -> None:
         self.content.restore_counts(self.flowfiles.claim_counts())

@@ -30,6 +30,7 @@ from headwater.flow.model import (
     DEFAULT_SWAP_THRESHOLD,
     ConnectionDefinition,
     FlowDefinition,
+    Overflow,
     ProcessorDefinition,
     Schedule,
     ServiceDefinition,
@@ -321,8 +322,11 @@ class _FlowReader(schema.ValueReader):
             self.check_connected(source, relationships, f"{path}.relationships")
         if destination is not None:
             destination.incoming += 1
-        objects = DEFAULT_BACK_PRESSURE_OBJECTS
-        size = DEFAULT_BACK_PRESSURE_BYTES
+        overflow = self.read_overflow(data.get("overflow"), f"{path}.overflow")
+        # A capped queue drops its oldest instead of holding the source back: without
+        # back-pressure: given, it has none, or the source would stop before the cap.
+        objects = DEFAULT_BACK_PRESSURE_OBJECTS if overflow is None else 0
+        size = DEFAULT_BACK_PRESSURE_BYTES if overflow is None else 0
         pressure = self.mapping(data.get("back-pressure"), f"{path}.back-pressure")
         if pressure:
             where = f"{path}.back-pressure"
@@ -331,6 +335,8 @@ class _FlowReader(schema.ValueReader):
             size_text = self.text(pressure.get("size"), f"{where}.size")
             objects = self.parse(parse_non_negative_int, objects_text, f"{where}.objects", objects)
             size = self.parse(parse_data_size, size_text, f"{where}.size", size)
+            if overflow is not None:
+                self.check_overflow(overflow, objects, size, path)
         prioritizers = []
         for index, name in enumerate(self.names(data.get("prioritizers"), f"{path}.prioritizers")):
             full = schema.prioritizer_name(name)
@@ -364,7 +370,19 @@ class _FlowReader(schema.ValueReader):
                 parse_positive_int, swap, f"{path}.swap-threshold", DEFAULT_SWAP_THRESHOLD
             ),
             name=self.plain(data.get("name"), f"{path}.name"),
+            overflow=overflow,
         )
+
+    def check_overflow(self, overflow: Overflow, objects: int, size: int, path: str) -> None:
+        """Back pressure reached before the overflow cap would stop the source instead."""
+        if (size and size <= overflow.max_bytes) or (objects and objects <= overflow.max_objects):
+            self.problem(
+                f"{path}.back-pressure",
+                f"stops the source before the overflow cap of {overflow.describe()} is reached,"
+                " so nothing would ever be dropped",
+                "remove back-pressure: (a capped connection needs none), or set its limits"
+                " above the overflow's",
+            )
 
     def endpoint(self, value: object, path: str) -> _Processor | None:
         name = self.plain(value, path)

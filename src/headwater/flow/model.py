@@ -56,6 +56,38 @@ DEFAULT_BACK_PRESSURE_BYTES = 1024**3
 DEFAULT_SWAP_THRESHOLD = 20_000
 
 
+class OverflowStrategy(StrEnum):
+    DROP_OLDEST = "drop-oldest"
+
+
+@dataclass(frozen=True)
+class Overflow:
+    """A connection's store-and-forward cap: past ``max_bytes`` of queued content (or
+    ``max_objects`` FlowFiles), the oldest queued FlowFiles are dropped (DROP events),
+    so a queue waiting for an absent hub never fills the disk. 0: no such limit."""
+
+    max_bytes: int = 0
+    max_objects: int = 0
+    strategy: OverflowStrategy = OverflowStrategy.DROP_OLDEST
+
+    def describe(self) -> str:
+        """The cap in words, for DROP events' details and messages."""
+        parts = []
+        if self.max_bytes:
+            parts.append(format_size(self.max_bytes))
+        if self.max_objects:
+            parts.append(f"{self.max_objects} FlowFiles")
+        return " / ".join(parts) or "none"
+
+
+def format_size(size: int) -> str:
+    """``104857600`` → ``100 MB``: the largest binary unit that divides it, else bytes."""
+    for unit, factor in (("TB", 1024**4), ("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= factor and size % factor == 0:
+            return f"{size // factor} {unit}"
+    return f"{size} B"
+
+
 @dataclass(frozen=True)
 class ConnectionDefinition:
     """A queue from one processor's relationships to another processor."""
@@ -70,6 +102,7 @@ class ConnectionDefinition:
     prioritizers: tuple[str, ...] = ()
     swap_threshold: int = DEFAULT_SWAP_THRESHOLD
     name: str | None = None
+    overflow: Overflow | None = None  # store-and-forward cap; None: queue without limit
 
 
 @dataclass(frozen=True)

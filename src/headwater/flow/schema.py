@@ -24,8 +24,19 @@ import yaml
 
 from headwater.engine.cron import QuartzCron
 from headwater.errors import Problem
-from headwater.flow.model import EngineSettings, Schedule, SchedulingStrategy
-from headwater.units import parse_data_size, parse_duration, parse_positive_int
+from headwater.flow.model import (
+    EngineSettings,
+    Overflow,
+    OverflowStrategy,
+    Schedule,
+    SchedulingStrategy,
+)
+from headwater.units import (
+    parse_data_size,
+    parse_duration,
+    parse_non_negative_int,
+    parse_positive_int,
+)
 
 T = TypeVar("T")
 
@@ -43,8 +54,11 @@ CONNECTION_KEYS = (
     "expiration",
     "prioritizers",
     "swap-threshold",
+    "overflow",
 )
 BACK_PRESSURE_KEYS = ("objects", "size")
+OVERFLOW_KEYS = ("size", "objects", "strategy")
+OVERFLOW_STRATEGIES = tuple(str(s) for s in OverflowStrategy)
 SETTINGS_KEYS = (
     "threads",
     "administrative-yield",
@@ -226,6 +240,31 @@ class ValueReader:
                 "content-claim-max-size", parse_data_size, default.content_claim_max_bytes
             ),
         )
+
+    def read_overflow(self, value: object, path: str) -> Overflow | None:
+        """A connection's ``overflow: {size: 100 MB, objects: N, strategy: drop-oldest}``
+        (the store-and-forward cap), or None when not given."""
+        if value is None:
+            return None
+        data = self.mapping(value, path)
+        self.known_keys(data, OVERFLOW_KEYS, path, "overflow key")
+        values = {k: self.text(v, f"{path}.{k}") for k, v in data.items()}
+        size = self.parse(parse_data_size, values.get("size"), f"{path}.size", 0)
+        objects = self.parse(parse_non_negative_int, values.get("objects"), f"{path}.objects", 0)
+        strategy = values.get("strategy") or str(OverflowStrategy.DROP_OLDEST)
+        if strategy not in OVERFLOW_STRATEGIES:
+            hint = nearest(
+                strategy, OVERFLOW_STRATEGIES, "strategies: " + ", ".join(OVERFLOW_STRATEGIES)
+            )
+            self.problem(f"{path}.strategy", f"unknown overflow strategy {strategy!r}", hint)
+            strategy = str(OverflowStrategy.DROP_OLDEST)
+        if not size and not objects and isinstance(value, Mapping):
+            self.problem(
+                path,
+                "sets no cap",
+                "give size: (e.g. 100 MB) and/or objects: (a FlowFile count) above 0",
+            )
+        return Overflow(size, objects, OverflowStrategy(strategy))
 
     def read_schedule(self, value: object, path: str, default_period: str) -> Schedule:
         data = self.mapping(value, path)
