@@ -147,3 +147,37 @@ def test_unwritable_directory_is_a_repository_error(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     with pytest.raises(RepositoryError):
         SqliteFlowFileRepository(blocker / "flowfile_repository")
+
+
+def ledger_rows(repo: SqliteFlowFileRepository) -> int:
+    (count,) = repo._db.execute("SELECT count(*) FROM flowfile WHERE queue = ''").fetchone()
+    return int(count)
+
+
+def test_the_ledger_keeps_the_highest_mark_and_every_unsettled_confirmation(
+    repo: SqliteFlowFileRepository,
+) -> None:
+    repo.commit([], [], events=(1, 3), settled=0)
+    repo.commit([], [], events=(4, 6), settled=3)
+    repo.commit([], [], events=(7, 9), settled=2)  # a stale mark is not written back
+    settled, confirmed = repo.ledger()
+    assert settled == 3
+    assert {(4, 6), (7, 9)} <= set(confirmed)
+
+
+def test_commits_that_only_add_leave_pruning_to_one_that_deletes(
+    repo: SqliteFlowFileRepository,
+) -> None:
+    for first in range(1, 61, 3):  # each confirms its range and settles the one before
+        repo.commit([], [], events=(first, first + 2), settled=first - 1)
+    assert ledger_rows(repo) == 40  # no deletes: every confirmation and mark stays
+    (ff,) = store(repo, "q", 1)
+    repo.commit([], [ff.seq], settled=60)
+    assert repo.ledger() == (60, [])
+    assert ledger_rows(repo) == 1
+
+
+def test_the_ledger_stays_bounded_without_deletes(repo: SqliteFlowFileRepository) -> None:
+    for first in range(1, 3 * 3000, 3):
+        repo.commit([], [], events=(first, first + 2), settled=first - 1)
+    assert ledger_rows(repo) <= 2 * 1000 + 4

@@ -38,6 +38,13 @@ def read_each(contents: list[bytes]) -> pa.Table:
         [b'{"v": [1, 2]}', b'{"v": [3]}'],
         [b'{"v": 1} {"v": 2}', b'{"v": 3}'],  # two objects on one line
         [READING, READING],
+        # arrays are broken into lines at "},{": where that is inside a string or a
+        # nested value, the lines are not JSON and another way reads them
+        [b'[{"a": "x},{y"}, {"a": "z"}]', b'[{"a":"},{"},{"a":"w"}]'],
+        [b'[{"v": [{"x": 1},{"x": 2}]}]', b'[{"v": [{"x": 3}]}]'],
+        [b'[{"v": 1}, {"v": 2}]', b"[ ]", b'[{"v":3},{"v":4}]', b"{}"],
+        [b'[{"v": 1}, 2]'],
+        [b'[{"v": 1},\n {"v": 2}]', b'[{"v": 3}]'],  # pretty-printed
     ],
 )
 def test_read_many_equals_reading_each_and_promoting(contents: list[bytes]) -> None:
