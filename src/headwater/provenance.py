@@ -67,6 +67,7 @@ class ProvenanceEvent:
     alternate_identifier_uri: str | None = None
     event_duration: int = 0  # millis
     event_id: int = -1
+    origin: str | None = None  # the system that recorded it, when not this one (an agent)
 
     def to_json(self) -> dict[str, Any]:
         """The API shape (camelCase, as NiFi's REST API names them)."""
@@ -91,4 +92,5 @@ class ProvenanceEvent:
             "alternateIdentifierUri": self.alternate_identifier_uri,
             "eventDuration": self.event_duration,
             "contentAvailable": self.claim != 0,
+            "origin": self.origin,
         }

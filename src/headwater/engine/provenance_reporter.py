@@ -138,6 +138,11 @@ class ProvenanceReporter:
     def clone(self, parent: FlowFile, child: FlowFile) -> None:
         self._add(Ev.CLONE, parent, children=(child.uuid,))
 
+    def add_foreign(self, events: Sequence[ProvenanceEvent]) -> None:
+        """Events another system recorded (an agent's, shipped to the hub), stored as
+        they are with this session's commit: their FlowFiles are not this session's."""
+        self.events.extend(events)
+
     def take(self, predicate: Callable[[ProvenanceEvent], bool]) -> list[ProvenanceEvent]:
         """Remove and return the events that match."""
         taken = [e for e in self.events if predicate(e)]

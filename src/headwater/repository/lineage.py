@@ -13,6 +13,14 @@ Two halves, kept apart so the graph rules are testable without a database:
   leading to its first event, each FlowFile's events chained in time order, a
   FORK/CLONE event pointing at the first event of each child, and each parent's last
   event before a JOIN pointing at the JOIN event.
+
+Across site-to-site a FlowFile keeps its uuid, so the events an agent shipped (their
+``origin`` names the agent) and the hub's own are one FlowFile's events. They are
+chained per system, the systems in the order they first saw the FlowFile, and a
+system's first event follows the previous system's last SEND (not its DROP, which
+the sender records after the hub has already received): device CREATE → SEND → hub
+RECEIVE → ..., with the device's DROP a branch off its SEND. Two clocks never decide
+the order between systems.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from typing import Any
 
 import orjson
 
-from headwater.provenance import ProvenanceEvent
+from headwater.provenance import ProvenanceEvent, ProvenanceEventType
 
 MAX_LINEAGE_FLOWFILES = 10_000
 """How many FlowFiles one lineage graph holds at most."""
@@ -61,7 +69,7 @@ def connected_flowfiles(
 
 
 def _event_node(event: ProvenanceEvent) -> dict[str, Any]:
-    return {
+    node = {
         "id": str(event.event_id),
         "type": "EVENT",
         "eventType": str(event.event_type),
@@ -70,6 +78,9 @@ def _event_node(event: ProvenanceEvent) -> dict[str, Any]:
         "componentType": event.component_type,
         "flowFileUuid": event.flowfile_uuid,
     }
+    if event.origin is not None:  # shipped from an agent: the graph shows device vs hub
+        node["origin"] = event.origin
+    return node
 
 
 def lineage_graph(
@@ -104,9 +115,14 @@ def lineage_graph(
 
     for uuid, chain in timeline.items():
         previous = uuid
-        for event in chain:
-            link(previous, str(event.event_id), uuid)
-            previous = str(event.event_id)
+        for segment in _by_system(chain):
+            handover = None  # where the next system's events hang: the last SEND here
+            for event in segment:
+                link(previous, str(event.event_id), uuid)
+                previous = str(event.event_id)
+                if event.event_type is ProvenanceEventType.SEND:
+                    handover = previous
+            previous = handover or previous
 
     for event in ordered:
         here = str(event.event_id)
@@ -120,3 +136,12 @@ def lineage_graph(
                 before = [e for e in timeline[parent] if (e.timestamp, e.event_id) < key]
                 link(str(before[-1].event_id) if before else parent, here, parent)
     return {"nodes": nodes, "links": links}
+
+
+def _by_system(chain: Sequence[ProvenanceEvent]) -> list[list[ProvenanceEvent]]:
+    """One FlowFile's events (in time order) split by the system that recorded them,
+    the systems in the order of their first event: the agent's, then the hub's."""
+    segments: dict[str | None, list[ProvenanceEvent]] = {}
+    for event in chain:
+        segments.setdefault(event.origin, []).append(event)
+    return list(segments.values())

@@ -99,6 +99,7 @@ def event_rows(events: Sequence[ProvenanceEvent], first_id: int) -> Iterator[tup
                     e.transit_uri,
                     e.source_system_flowfile_id,
                     e.alternate_identifier_uri,
+                    e.origin,
                 )
             ),
         )
@@ -158,6 +159,7 @@ def event_from_row(row: tuple[Any, ...]) -> ProvenanceEvent:
         transit_uri=p[16],
         source_system_flowfile_id=p[17],
         alternate_identifier_uri=p[18],
+        origin=p[19] if len(p) > 19 else None,  # rows written before origins existed
     )
 
 

@@ -36,14 +36,14 @@ from headwater.units import (
 HTTP = "HTTP"
 
 
-def _urls(text: str) -> tuple[str, ...]:
+def parse_target_urls(text: str) -> tuple[str, ...]:
     urls = tuple(u.strip().rstrip("/") for u in text.split(",") if u.strip())
     if not urls:
         raise ValueError("expected one or more http:// or https:// URLs, separated by commas")
     return tuple(parse_http_url(url) for url in urls)
 
 
-def _port_name(text: str) -> str:
+def parse_port_name(text: str) -> str:
     if not text.strip() or any(c in text for c in "/?#"):
         raise ValueError(f"expected a port name without '/', '?' or '#', got {text!r}")
     return text.strip()
@@ -70,10 +70,10 @@ class RemoteProcessGroup(Processor):
         " and taken in turn per transaction",
         display_name="URLs",
         required=True,
-        parse=_urls,
+        parse=parse_target_urls,
     )
     port_name = Property(
-        "Port Name", "The name of the hub's input port", required=True, parse=_port_name
+        "Port Name", "The name of the hub's input port", required=True, parse=parse_port_name
     )
     transport = Property(
         "Transport Protocol",
