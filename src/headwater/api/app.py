@@ -18,8 +18,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.params import Depends as DependsParam
 from fastapi.responses import JSONResponse
 
-from headwater.api import processors, provenance, queues, site_to_site, status
-from headwater.api.dependencies import BearerToken
+from headwater.api import agents as agents_api
+from headwater.api import c2, processors, provenance, queues, site_to_site, status
+from headwater.api.agents_identity import AgentAuthenticator, KnownAgents
+from headwater.api.agents_registry import AgentRegistry
+from headwater.api.dependencies import BearerToken, site_to_site_sender
 from headwater.engine.controller import FlowController
 from headwater.errors import ApiError, ConfigurationError, RepositoryError
 
@@ -42,8 +45,18 @@ def _version() -> str:
         return "0+unknown"
 
 
-def create_app(controller: FlowController, *, token: str | None = None) -> FastAPI:
-    """The API over ``controller``; with ``token``, every route but health needs it."""
+def create_app(
+    controller: FlowController,
+    *,
+    token: str | None = None,
+    agents: KnownAgents | None = None,
+    registry: AgentRegistry | None = None,
+) -> FastAPI:
+    """The API over ``controller``; with ``token``, every route but health needs it.
+
+    ``agents`` (``headwater run --agents``) lists the agents allowed on C2 and
+    site-to-site, each with its token or certificate; ``registry`` keeps their
+    heartbeats (by default in ``<data-dir>/c2/agents.db``)."""
     app = FastAPI(
         title="headwater hub API",
         description=_DESCRIPTION,
@@ -55,18 +68,24 @@ def create_app(controller: FlowController, *, token: str | None = None) -> FastA
             {"name": "provenance", "description": "Events, lineage and content downloads."},
             {"name": "flowfiles", "description": "FlowFiles by uuid."},
             {"name": "site-to-site", "description": "Transactions into the flow's input ports."},
+            {"name": "agents", "description": "The agents, their heartbeats, new flows for them."},
+            {"name": "c2", "description": "MiNiFi's C2 protocol: heartbeats and acknowledgements."},
         ],
     )
     if token is not None and not token.strip():
         raise ConfigurationError("the API token is empty: give a token, or none to switch auth off")
     app.state.controller = controller
+    app.state.agent_registry = registry or AgentRegistry(controller.data_dir / "c2" / "agents.db")
+    app.state.agent_authenticator = AgentAuthenticator(agents, token)
     guarded: Sequence[DependsParam] = [Depends(BearerToken(token))] if token else []
+    senders = [Depends(site_to_site_sender)] if agents is not None else guarded
     app.include_router(status.health_router, prefix=API_PREFIX)
-    for module in (status, processors, queues, provenance):
+    for module in (status, processors, queues, provenance, agents_api):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=guarded)
-    app.include_router(site_to_site.router, dependencies=guarded)  # NiFi's paths, no prefix,
+    app.include_router(c2.router)  # NiFi's paths, no prefix; agents are checked by the routes
+    app.include_router(site_to_site.router, dependencies=senders)  # NiFi's paths, no prefix,
     app.include_router(  # and under /nifi-api, where NiFi and MiNiFi clients look for them
-        site_to_site.router, prefix="/nifi-api", dependencies=guarded, include_in_schema=False
+        site_to_site.router, prefix="/nifi-api", dependencies=senders, include_in_schema=False
     )
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RepositoryError, _repository_error)

@@ -1,4 +1,5 @@
-"""What every route needs: the controller behind the app, and the bearer-token check."""
+"""What every route needs: the controller behind the app, the bearer-token check, and
+for C2 and site-to-site the agent registry and who an agent is."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from headwater.api.agents_identity import AgentAuthenticator
+from headwater.api.agents_registry import AgentRegistry
 from headwater.engine.controller import FlowController
 
 
@@ -54,3 +57,27 @@ class BearerToken:
 
 def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def registry_of(request: Request) -> AgentRegistry:
+    """The AgentRegistry ``create_app`` put on the application's state."""
+    registry: AgentRegistry = request.app.state.agent_registry
+    return registry
+
+
+Registry = Annotated[AgentRegistry, Depends(registry_of)]
+"""A route parameter that receives the hub's AgentRegistry."""
+
+
+def authenticator_of(request: Request) -> AgentAuthenticator:
+    authenticator: AgentAuthenticator = request.app.state.agent_authenticator
+    return authenticator
+
+
+Authenticator = Annotated[AgentAuthenticator, Depends(authenticator_of)]
+"""A route parameter that receives the hub's AgentAuthenticator."""
+
+
+def site_to_site_sender(request: Request) -> None:
+    """Site-to-site takes a known agent (token or certificate) or the hub's token."""
+    authenticator_of(request).identify(request, None, agent_only=False)

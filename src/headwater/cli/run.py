@@ -1,4 +1,10 @@
-"""``headwater run FLOW.yaml``: the hub — run a flow and serve its API until stopped."""
+"""``headwater run FLOW.yaml``: the hub — run a flow and serve its API until stopped.
+
+The API serves HTTPS with ``--tls-cert`` (the hub's certificate from ``headwater tls
+init``, e.g. headwater-tls/hub.pem) and accepts client certificates signed by
+``--tls-ca`` (ca.crt); ``--agents agents.yaml`` lists the agents allowed on C2 and
+site-to-site, each with its token or certificate (docs/agent.md).
+"""
 
 from __future__ import annotations
 
@@ -9,13 +15,17 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from headwater.cli.common import add_parameter_option, parse_bind, print_problems
 from headwater.engine.controller import FlowController
 from headwater.engine.runtime import tune_for_throughput
 from headwater.errors import ConfigurationError, HeadwaterError
 from headwater.flow.loader import load_flow
+
+if TYPE_CHECKING:
+    from headwater.api.agents_registry import AgentRegistry
+    from headwater.api.server import ApiServer
 
 DEFAULT_API = "127.0.0.1:8080"
 
@@ -38,6 +48,32 @@ def register(subparsers: Any) -> None:
         help=f"serve the REST API here (default {DEFAULT_API}; 'off' to disable)",
     )
     parser.add_argument("--token", help="require this bearer token on the API")
+    parser.add_argument(
+        "--agents",
+        type=Path,
+        metavar="AGENTS.yaml",
+        help="the agents allowed on C2 and site-to-site, with their tokens (docs/agent.md)",
+    )
+    parser.add_argument(
+        "--tls-cert",
+        type=Path,
+        metavar="FILE",
+        help="serve HTTPS with this certificate chain (PEM, with its key unless --tls-key;"
+        " or PKCS12 .p12)",
+    )
+    parser.add_argument("--tls-key", type=Path, metavar="FILE", help="the key of --tls-cert")
+    parser.add_argument(
+        "--tls-ca",
+        type=Path,
+        metavar="FILE",
+        help="accept client certificates signed by this CA (PEM), e.g. headwater-tls/ca.crt",
+    )
+    parser.add_argument(
+        "--tls-client-auth",
+        choices=("NONE", "WANT", "REQUIRED"),
+        default="WANT",
+        help="with --tls-ca: ask for client certificates (WANT, default) or demand them",
+    )
     add_parameter_option(parser)
     parser.add_argument(
         "--duration", type=float, metavar="SECONDS", help="stop by itself after this many seconds"
@@ -65,16 +101,17 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    server = None
+    server: ApiServer | None = None
+    registry: AgentRegistry | None = None
     try:
         if args.api != "off":
-            from headwater.api.app import create_app
-            from headwater.api.server import ApiServer
-
-            host, port = parse_bind(args.api)
-            server = ApiServer(create_app(controller, token=args.token), host, port)
+            try:
+                server, registry = _api_server(controller, args)
+            except ConfigurationError as exc:
+                print_problems(args.agents or args.tls_cert, exc)
+                return 1
             server.start()
-            print(f"headwater: API on http://{host}:{server.port}/api/v1/status", flush=True)
+            print(f"headwater: API on {server.url}/api/v1/status", flush=True)
         tune_for_throughput()
         controller.start()
         print(
@@ -86,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if server is not None:
             server.stop()
+        if registry is not None:
+            registry.close()
         controller.stop()
     fault = controller.scheduler.fault
     if fault is not None:
@@ -93,6 +132,29 @@ def run(args: argparse.Namespace) -> int:
         return 3
     print(f"headwater: stopped cleanly; {controller_summary(controller)}", flush=True)
     return 0
+
+
+def _api_server(
+    controller: FlowController, args: argparse.Namespace
+) -> tuple[ApiServer, AgentRegistry]:
+    """The ApiServer (HTTPS with --tls-cert) and the agent registry it keeps."""
+    from headwater.api.agents_identity import load_known_agents
+    from headwater.api.agents_registry import AgentRegistry
+    from headwater.api.app import create_app
+    from headwater.api.server import ApiServer, server_ssl_context
+
+    agents = load_known_agents(args.agents) if args.agents else None
+    context = None
+    if args.tls_cert is not None:
+        context = server_ssl_context(args.tls_cert, args.tls_key, args.tls_ca, args.tls_client_auth)
+    elif args.tls_key or args.tls_ca:
+        raise ConfigurationError("--tls-key and --tls-ca need --tls-cert, the hub's certificate")
+    registry = AgentRegistry(args.data_dir / "c2" / "agents.db")
+    app = create_app(controller, token=args.token, agents=agents, registry=registry)
+    host, port = parse_bind(args.api)
+    if agents is not None:
+        print(f"headwater: {len(agents.tokens)} agents known from {args.agents}", flush=True)
+    return ApiServer(app, host, port, ssl_context=context), registry
 
 
 def _wait(controller: FlowController, stop: threading.Event, duration: float | None) -> None:

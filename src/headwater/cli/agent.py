@@ -1,0 +1,92 @@
+"""``headwater agent --config AGENT.yaml``: the edge agent — one flow, and C2 with the hubs.
+
+The configuration (see ``flows/agent-config.yaml`` and docs/agent.md) names the agent,
+its flow, its data directory and its hubs. The agent runs the flow, sends a heartbeat
+every period and applies the new flows the hubs send, until SIGTERM or Ctrl-C. It
+imports no web framework or columnar library: only the engine, the flow's own
+processor types, httpx and psutil.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from headwater.cli.common import print_problems
+from headwater.errors import ConfigurationError, HeadwaterError
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "agent", help="run the edge agent: its flow, heartbeats and C2", description=__doc__
+    )
+    parser.add_argument(
+        "--config", type=Path, required=True, metavar="AGENT.yaml", help="the agent configuration"
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, help="where the repositories live (overrides the config's)"
+    )
+    parser.add_argument(
+        "--duration", type=float, metavar="SECONDS", help="stop by itself after this many seconds"
+    )
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from headwater.agent.config import load_agent_config
+    from headwater.agent.runner import Agent
+
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        config = load_agent_config(args.config)
+    except ConfigurationError as exc:
+        print_problems(args.config, exc)
+        return 1
+    if args.data_dir is not None:
+        config = replace(config, data_dir=args.data_dir)
+    agent = Agent(config)
+    source = agent.flow_source
+    try:
+        agent.start()
+    except ConfigurationError as exc:
+        agent.close()
+        print_problems(source, exc)
+        return 1
+    except HeadwaterError as exc:
+        agent.close()
+        print(f"headwater agent: cannot start: {exc}", file=sys.stderr)
+        return 1
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: agent.stop())
+    controller = agent.flow.controller
+    assert controller is not None
+    print(
+        f"headwater agent {config.agent_id!r}: flow {controller.flow.name!r} from {source}"
+        f" (version {agent.flow.version[:12]}); data in {config.data_dir.resolve()}",
+        flush=True,
+    )
+    hubs = ", ".join(config.c2.urls) or "none (C2 off)"
+    print(
+        f"headwater agent: C2 heartbeats every {config.c2.heartbeat_period:g} s to {hubs}",
+        flush=True,
+    )
+    agent.run(args.duration)
+    final = agent.flow.controller
+    fault = final.scheduler.fault if final is not None else None
+    if fault is not None:
+        print(f"headwater agent: stopped by an engine fault: {fault}", file=sys.stderr)
+        return 3
+    queued = final.queued() if final is not None else 0
+    print(f"headwater agent: stopped cleanly; {queued} FlowFiles queued", flush=True)
+    return 0

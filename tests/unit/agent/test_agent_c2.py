@@ -1,0 +1,156 @@
+"""The agent's C2 loop against a scripted hub (httpx MockTransport): heartbeats carry the
+flow and its queues, operations are applied once and acknowledged, hubs fail over, and
+the agent command imports no web framework or columnar library."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from headwater.agent.c2_client import C2Client, C2Error
+from headwater.agent.config import AgentConfig
+from headwater.agent.runner import Agent
+
+FLOW = """\
+flow: tiny
+processors:
+  gen: {type: GenerateFlowFile, schedule: {period: 1000 days}}
+  hold: {type: UpdateAttribute, enabled: false, auto-terminate: [success]}
+connections:
+  - {from: gen, relationships: [success], to: hold}
+"""
+
+
+class ScriptedHub:
+    """Answers heartbeats with the operations queued in ``pending``; keeps what came."""
+
+    def __init__(self) -> None:
+        self.heartbeats: list[dict[str, Any]] = []
+        self.acks: list[dict[str, Any]] = []
+        self.pending: list[dict[str, Any]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        if request.url.path.endswith("/heartbeat"):
+            self.heartbeats.append(body)
+            return httpx.Response(200, json={"requestedOperations": self.pending})
+        self.acks.append(body)
+        return httpx.Response(200, json={})
+
+
+@pytest.fixture
+def hub() -> ScriptedHub:
+    return ScriptedHub()
+
+
+@pytest.fixture
+def agent(tmp_path: Path, hub: ScriptedHub) -> Iterator[Agent]:
+    (tmp_path / "flow.yaml").write_text(FLOW)
+    config = AgentConfig("agent-1", "edge", tmp_path / "flow.yaml", tmp_path / "data")
+    client = C2Client(["http://hub"], transport=httpx.MockTransport(hub))
+    agent = Agent(config, client=client)
+    agent.start()
+    try:
+        yield agent
+    finally:
+        agent.close()
+
+
+def update(identifier: str, flow: str) -> dict[str, Any]:
+    return {
+        "identifier": identifier,
+        "operation": "UPDATE",
+        "operand": "configuration",
+        "args": {"flow": flow},
+    }
+
+
+def test_a_heartbeat_carries_the_flow_queues_and_resources(agent: Agent, hub: ScriptedHub) -> None:
+    agent.beat()
+    (beat,) = hub.heartbeats
+    assert beat["agentInfo"]["identifier"] == "agent-1"
+    assert beat["agentInfo"]["status"]["resourceConsumption"]["memoryUsage"] > 10_000_000
+    flow = beat["flowInfo"]
+    assert flow["flowName"] == "tiny"
+    assert flow["flowId"] == agent.flow.version and len(flow["flowId"]) == 64
+    assert set(flow["queues"]) == {"gen/success/hold"}
+    assert flow["dropped"]["total"] == 0
+
+
+def test_an_update_is_applied_once_and_acknowledged(agent: Agent, hub: ScriptedHub) -> None:
+    hub.pending = [update("op-1", FLOW.replace("tiny", "bigger"))]
+    agent.beat()
+    (ack,) = hub.acks
+    assert ack["operationId"] == "op-1"
+    assert ack["operationState"]["state"] == "FULLY_APPLIED"
+    assert ack["flowInfo"]["flowName"] == "bigger"
+    controller = agent.flow.controller
+    agent.beat()  # the hub sends it again (say, our ack was lost): acknowledged, not redone
+    assert len(hub.acks) == 2 and hub.acks[1]["operationState"] == ack["operationState"]
+    assert agent.flow.controller is controller
+
+
+def test_a_bad_update_is_refused_with_the_reason(agent: Agent, hub: ScriptedHub) -> None:
+    hub.pending = [
+        update("op-bad", "flow: x\nprocessors: {gen: {type: Nope}}\n"),
+        {"identifier": "op-odd", "operation": "RESTART", "operand": "agent"},
+        {"identifier": "op-empty", "operation": "UPDATE", "operand": "configuration"},
+    ]
+    agent.beat()
+    states = {a["operationId"]: a["operationState"] for a in hub.acks}
+    assert states["op-bad"]["state"] == "NOT_APPLIED"
+    assert "processors.gen.type" in states["op-bad"]["details"]
+    assert states["op-odd"]["state"] == "OPERATION_NOT_UNDERSTOOD"
+    assert states["op-empty"]["state"] == "NOT_APPLIED"
+    assert agent.flow.controller is not None and agent.flow.controller.flow.name == "tiny"
+
+
+def test_the_client_fails_over_and_reports_refusals() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "down":
+            raise httpx.ConnectError("refused", request=request)
+        if request.url.host == "busy":
+            return httpx.Response(503, json={"detail": "busy"})
+        if request.headers.get("authorization") != "Bearer right":
+            return httpx.Response(401, json={"detail": "the bearer token is wrong"})
+        return httpx.Response(200, json={"requestedOperations": [{"identifier": "x"}, 7]})
+
+    urls = ["http://down", "http://busy", "http://up"]
+    good = C2Client(urls, token="right", transport=httpx.MockTransport(handler))
+    (op,) = good.heartbeat({})
+    assert op.identifier == "x"
+    bad = C2Client(urls, token="wrong", transport=httpx.MockTransport(handler))
+    with pytest.raises(C2Error, match="the bearer token is wrong") as refused:
+        bad.heartbeat({})
+    assert refused.value.refused
+    away = C2Client(urls[:2], transport=httpx.MockTransport(handler))
+    with pytest.raises(C2Error, match=r"no hub answered.*down.*busy"):
+        away.heartbeat({})
+
+
+def test_the_agent_command_loads_no_web_framework_or_columnar_library(tmp_path: Path) -> None:
+    (tmp_path / "flow.yaml").write_text(FLOW)
+    (tmp_path / "agent.yaml").write_text(
+        "agent: {id: agent-1}\nflow: flow.yaml\n"
+        "c2: {urls: [http://127.0.0.1:9], heartbeat-period: 0.1 sec, timeout: 1 sec}\n"
+    )
+    script = f"""
+import sys
+from headwater.cli import main
+code = main(["agent", "--config", {str(tmp_path / "agent.yaml")!r},
+             "--data-dir", {str(tmp_path / "data")!r}, "--duration", "0.5",
+             "--log-level", "ERROR"])
+heavy = ("pyarrow", "duckdb", "botocore", "fastapi", "starlette", "uvicorn", "fsspec")
+print(code, sorted(m for m in heavy if m in sys.modules))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip().splitlines()[-1] == "0 []", out.stdout + out.stderr
