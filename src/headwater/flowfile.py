@@ -9,7 +9,7 @@ time-ordered UUIDv7, which keeps repository indexes append-mostly.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import uuid_utils
@@ -133,6 +133,20 @@ class FlowFile:
 
     def __repr__(self) -> str:
         return f"FlowFile(uuid={self.uuid!r}, size={self.size}, attributes={self.attributes!r})"
+
+
+def shared_attributes(flowfiles: Sequence[FlowFile]) -> dict[str, str]:
+    """The attributes every one of ``flowfiles`` has with the same value, but ``uuid``:
+    what a JOIN's child keeps (NiFi's default attribute strategy for merges)."""
+    shared = dict(flowfiles[0].attributes) if flowfiles else {}
+    shared.pop("uuid", None)
+    for other in flowfiles[1:]:
+        if not shared:
+            break
+        attributes = other.attributes
+        if attributes is not flowfiles[0].attributes:
+            shared = {k: v for k, v in shared.items() if attributes.get(k) == v}
+    return shared
 
 
 class AttributeView(Mapping[str, str]):

@@ -23,7 +23,7 @@ from headwater.engine.provenance_reporter import ProvenanceReporter
 from headwater.engine.queue import FlowFileQueue
 from headwater.engine.repositories import Repositories
 from headwater.errors import FlowFileHandlingError
-from headwater.flowfile import FlowFile, now_millis
+from headwater.flowfile import FlowFile, now_millis, shared_attributes
 from headwater.processor import Relationship
 from headwater.provenance import ProvenanceEventType as Ev
 from headwater.repository.content import ClaimWriter
@@ -87,12 +87,8 @@ class ProcessSession:
             self._forks.setdefault(parent.uuid, []).append(ff.uuid)
         else:
             parents = [self._current(p) for p in parent]
-            shared = dict(parents[0].attributes) if parents else {}
-            for other in parents[1:]:
-                shared = {k: v for k, v in shared.items() if other.attributes.get(k) == v}
-            shared.pop("uuid", None)
             start = min((p.lineage_start for p in parents), default=None)
-            ff = FlowFile.create(shared, lineage_start=start)
+            ff = FlowFile.create(shared_attributes(parents), lineage_start=start)
             self.provenance.join(ff, parents)
         self._records[ff.uuid] = Record(None, ff, None)
         return ff

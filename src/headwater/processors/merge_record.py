@@ -12,7 +12,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 
 from headwater.context import ProcessContext
 from headwater.engine.session import ProcessSession
-from headwater.flowfile import FlowFile
+from headwater.flowfile import FlowFile, shared_attributes
 from headwater.processor import Property
 from headwater.processors.merge import BIN_PACKING, TAKE_LIMIT, AbstractMerge, bin_limits
 from headwater.services.records import RecordError, RecordReaderFactory, RecordSetWriterFactory
@@ -34,14 +34,6 @@ def _bin_table(parts: list[_Rows]) -> pa.Table:
         return source.slice(start, end - start)
     tables = [table.slice(first, count) for table, first, count in parts]
     return pa.concat_tables(tables, promote_options="permissive")
-
-
-def _shared(parents: list[FlowFile]) -> dict[str, str]:
-    shared = dict(parents[0].attributes)
-    for other in parents[1:]:
-        shared = {k: v for k, v in shared.items() if other.attributes.get(k) == v}
-    shared.pop("uuid", None)
-    return shared
 
 
 class MergeRecord(AbstractMerge):
@@ -93,7 +85,7 @@ class MergeRecord(AbstractMerge):
         rows, readable = self._read(context, session, reader, taken)
         for ready in self.merge_bins(context, session, readable, lambda ff: rows[ff.uuid][2]):
             parents = ready.flowfiles
-            shared = _shared(parents)
+            shared = shared_attributes(parents)
             try:
                 table = _bin_table([rows[ff.uuid] for ff in parents])
                 data = writer.write(table, shared)

@@ -1,13 +1,15 @@
 import gc
+import sys
 
-from headwater.engine.runtime import GC_THRESHOLDS, tune_for_throughput
+from headwater.engine.runtime import GC_THRESHOLDS, SWITCH_INTERVAL, tune_for_throughput
 
 
 def test_tuning_raises_the_collector_threshold_and_still_collects_cycles() -> None:
-    before = gc.get_threshold()
+    before, interval = gc.get_threshold(), sys.getswitchinterval()
     try:
         tune_for_throughput()
         assert gc.get_threshold() == GC_THRESHOLDS
+        assert sys.getswitchinterval() == SWITCH_INTERVAL < interval
         cycle: list[object] = []
         cycle.append(cycle)
         del cycle
@@ -15,3 +17,4 @@ def test_tuning_raises_the_collector_threshold_and_still_collects_cycles() -> No
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+        sys.setswitchinterval(interval)
