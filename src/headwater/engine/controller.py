@@ -29,6 +29,11 @@ from headwater.processor import ControllerService
 log = logging.getLogger("headwater.controller")
 
 
+def _dropped_key(connection_id: str) -> str:
+    """The component-state key of a capped connection's dropped counts."""
+    return f"overflow:{connection_id}"
+
+
 @dataclass(frozen=True)
 class DroppedCounts:
     """What overflow caps dropped: ``count`` FlowFiles of ``bytes`` in total, and
@@ -134,6 +139,10 @@ class FlowController:
                 overflow_objects=overflow.max_objects if overflow else 0,
                 on_overflow=self._drop_overflow(overflow.describe()) if overflow else None,
             )
+            if overflow is not None:  # counts since the flow first ran, not since start
+                counted = flowfiles.load_state(_dropped_key(conn.id))
+                queue.dropped_count = int(counted.get("count", 0))
+                queue.dropped_bytes = int(counted.get("bytes", 0))
             if conn.id in summaries:
                 queue.restore(*summaries[conn.id])
                 if queue.is_over_cap():  # the cap was lowered since the last run
@@ -161,6 +170,10 @@ class FlowController:
         def drop(queue: FlowFileQueue, flowfiles: list[FlowFile]) -> None:
             details = f"store-and-forward cap of {cap} reached on connection {queue.id}"
             repositories.drop(flowfiles, queue.id, "Connection", details + "; oldest dropped")
+            count = queue.dropped_count + len(flowfiles)
+            size = queue.dropped_bytes + sum(ff.size for ff in flowfiles)
+            counted = {"count": str(count), "bytes": str(size)}
+            repositories.flowfiles.save_state(_dropped_key(queue.id), counted)
             log.warning("%s: dropped the %d oldest FlowFile(s)", details, len(flowfiles))
 
         return drop
@@ -215,8 +228,9 @@ class FlowController:
         return sum(c.queue.count for c in self.connections.values())
 
     def dropped(self) -> DroppedCounts:
-        """FlowFiles the connections' overflow caps dropped since start, in total and per
-        connection (for the C2 heartbeat and the status API)."""
+        """FlowFiles the connections' overflow caps dropped, in total and per connection
+        (for the C2 heartbeat and the status API): durable, counted since each capped
+        connection first ran over this data directory, restarts included."""
         per = {
             c.id: (c.queue.dropped_count, c.queue.dropped_bytes)
             for c in self.connections.values()

@@ -99,7 +99,7 @@ class FlowFileQueue:
         self.overflow_objects = overflow_objects
         self._on_overflow = on_overflow
         self._evict_lock = threading.Lock()  # one eviction at a time, in order
-        self.dropped_count = 0  # FlowFiles dropped by the cap since start
+        self.dropped_count = 0  # FlowFiles the cap dropped (the controller restores them)
         self.dropped_bytes = 0
 
     # -- sizes -----------------------------------------------------------------------

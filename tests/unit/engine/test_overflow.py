@@ -206,3 +206,25 @@ def test_the_controller_drops_with_events_counts_and_released_content(
     assert sum(counts.values()) == 5
     summaries = controller.repositories.flowfiles.queue_summaries()
     assert summaries["out"][0] == 5  # and their rows are gone from the repository
+
+
+def test_dropped_counts_outlive_a_restart(tmp_path: Path) -> None:
+    flow = load_flow_dict(capped_flow(overflow={"objects": "2"}))
+    first = FlowController(flow, tmp_path / "device", maintenance_interval=3600)
+    try:
+        first.start()
+        queue = first.connections["out"].queue
+        deadline = time.monotonic() + 10
+        while queue.dropped_count < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        first.scheduler.stop_node(first.nodes["make"])
+        counted = first.dropped()
+    finally:
+        first.stop()
+    assert counted.count >= 3
+    again = FlowController(flow, tmp_path / "device", maintenance_interval=3600)
+    try:
+        assert again.dropped() == counted
+        assert again.connections["out"].queue.count == 2
+    finally:
+        again.stop()
