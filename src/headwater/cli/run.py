@@ -105,11 +105,10 @@ def run(args: argparse.Namespace) -> int:
     registry: AgentRegistry | None = None
     try:
         if args.api != "off":
-            try:
-                server, registry = _api_server(controller, args)
-            except ConfigurationError as exc:
-                print_problems(args.agents or args.tls_cert, exc)
+            made = _api_server(controller, args)
+            if made is None:
                 return 1
+            server, registry = made
             server.start()
             print(f"headwater: API on {server.url}/api/v1/status", flush=True)
         tune_for_throughput()
@@ -136,20 +135,37 @@ def run(args: argparse.Namespace) -> int:
 
 def _api_server(
     controller: FlowController, args: argparse.Namespace
-) -> tuple[ApiServer, AgentRegistry]:
-    """The ApiServer (HTTPS with --tls-cert) and the agent registry it keeps."""
+) -> tuple[ApiServer, AgentRegistry] | None:
+    """The ApiServer (HTTPS with --tls-cert) and the agent registry it keeps; None, with
+    every problem printed, when the agents list or the TLS files cannot be used."""
     from headwater.api.agents_identity import load_known_agents
     from headwater.api.agents_registry import AgentRegistry
     from headwater.api.app import create_app
     from headwater.api.server import ApiServer, server_ssl_context
 
-    agents = load_known_agents(args.agents) if args.agents else None
+    try:
+        agents = load_known_agents(args.agents) if args.agents else None
+    except ConfigurationError as exc:
+        print_problems(args.agents, exc)
+        return None
     context = None
-    if args.tls_cert is not None:
-        context = server_ssl_context(args.tls_cert, args.tls_key, args.tls_ca, args.tls_client_auth)
-    elif args.tls_key or args.tls_ca:
-        raise ConfigurationError("--tls-key and --tls-ca need --tls-cert, the hub's certificate")
-    registry = AgentRegistry(args.data_dir / "c2" / "agents.db")
+    try:
+        if args.tls_cert is not None:
+            context = server_ssl_context(
+                args.tls_cert, args.tls_key, args.tls_ca, args.tls_client_auth
+            )
+        elif args.tls_key or args.tls_ca:
+            raise ConfigurationError(
+                "--tls-key and --tls-ca need --tls-cert, the hub's certificate"
+            )
+    except ConfigurationError as exc:
+        print_problems("--tls-cert", exc)
+        return None
+    try:
+        registry = AgentRegistry(args.data_dir / "c2" / "agents.db")
+    except HeadwaterError as exc:
+        print(f"headwater: cannot start: {exc}", file=sys.stderr)
+        return None
     app = create_app(controller, token=args.token, agents=agents, registry=registry)
     host, port = parse_bind(args.api)
     if agents is not None:
