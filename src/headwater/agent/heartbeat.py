@@ -60,16 +60,9 @@ class ResourceMonitor:
 
 
 def dropped_counts(controller: FlowController) -> dict[str, Any]:
-    """What store-and-forward caps dropped since start: ``total``, ``bytes`` and per
-    connection id the count.
-
-    Read from ``FlowController.dropped()`` (the store-and-forward disk cap adds it);
-    a controller without it reports zeros, so an agent of either age heartbeats.
-    """
-    dropped = getattr(controller, "dropped", None)
-    if not callable(dropped):
-        return {"total": 0, "bytes": 0, "connections": {}}
-    counts = dropped()
+    """What the store-and-forward caps (a connection's ``overflow:``) dropped: ``total``,
+    ``bytes``, and the count per connection id; durable across agent restarts."""
+    counts = controller.dropped()
     return {
         "total": int(counts.count),
         "bytes": int(counts.bytes),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,28 @@ def test_a_heartbeat_carries_the_flow_queues_and_resources(agent: Agent, hub: Sc
     assert flow["dropped"]["total"] == 0
 
 
+def test_a_heartbeat_reports_what_the_store_and_forward_cap_dropped(
+    agent: Agent, hub: ScriptedHub
+) -> None:
+    capped = FLOW.replace("schedule:", "properties: {Batch Size: '5'}, schedule:").replace(
+        "to: hold}", "to: hold, overflow: {objects: 3}}"
+    )
+    hub.pending = [update("op-cap", capped)]
+    agent.beat()
+    assert hub.acks[0]["operationState"]["state"] == "FULLY_APPLIED", hub.acks
+    controller = agent.flow.controller
+    assert controller is not None
+    deadline = time.monotonic() + 10
+    while controller.dropped().count < 3:  # 1 queued by the old flow + 5 new, over a cap of 3
+        assert time.monotonic() < deadline, "nothing was dropped"
+        time.sleep(0.01)
+    hub.pending = []
+    agent.beat()
+    dropped = hub.heartbeats[-1]["flowInfo"]["dropped"]
+    assert dropped["total"] == 3
+    assert dropped["connections"] == {"gen/success/hold": 3}
+
+
 def test_an_update_is_applied_once_and_acknowledged(agent: Agent, hub: ScriptedHub) -> None:
     hub.pending = [update("op-1", FLOW.replace("tiny", "bigger"))]
     agent.beat()
@@ -143,6 +166,7 @@ def test_the_agent_command_loads_no_web_framework_or_columnar_library(tmp_path: 
     )
     script = f"""
 import sys
+import time
 from headwater.cli import main
 code = main(["agent", "--config", {str(tmp_path / "agent.yaml")!r},
              "--data-dir", {str(tmp_path / "data")!r}, "--duration", "0.5",
