@@ -48,6 +48,28 @@ def hub_flow(out_dir: Path) -> dict[str, Any]:
     }
 
 
+def parquet_hub_flow(out_dir: Path) -> dict[str, Any]:
+    """The readings merged into one Parquet file before PutFile (a JOIN on the hub)."""
+    flow = hub_flow(out_dir)
+    flow["services"] = {
+        "json": {"type": "JsonTreeReader"},
+        "parquet": {"type": "ParquetRecordSetWriter"},
+    }
+    flow["processors"]["merge"] = {
+        "type": "MergeRecord",
+        "properties": {
+            "record-reader": "json",
+            "record-writer": "parquet",
+            "min-records": str(COUNT),
+            "max-bin-age": "5 sec",
+        },
+        "auto-terminate": ["original", "failure"],
+    }
+    flow["connections"][0]["to"] = "merge"
+    flow["connections"].append({"from": "merge", "relationships": ["merged"], "to": "store"})
+    return flow
+
+
 def agent_flow(hub_url: str, *, generate: bool = True, batch: int = 4) -> dict[str, Any]:
     return {
         "flow": "device",
@@ -55,7 +77,7 @@ def agent_flow(hub_url: str, *, generate: bool = True, batch: int = 4) -> dict[s
         "processors": {
             "make": {
                 "type": "GenerateFlowFile",
-                "properties": {"Batch Size": str(COUNT), "Custom Text": "reading"},
+                "properties": {"Batch Size": str(COUNT), "Custom Text": '{"cputemp": 51}'},
                 "schedule": {"period": "1 hour"},  # one trigger: COUNT FlowFiles
                 "enabled": "true" if generate else "false",
             },
@@ -90,7 +112,11 @@ def wait_for(probe: Callable[[], T | None], what: str, timeout: float = 20.0) ->
 
 @pytest.fixture
 def hub(tmp_path: Path) -> Iterator[tuple[FlowController, str]]:
-    controller = FlowController(load_flow_dict(hub_flow(tmp_path / "lake")), tmp_path / "hub")
+    yield from running_hub(hub_flow(tmp_path / "lake"), tmp_path / "hub")
+
+
+def running_hub(flow: dict[str, Any], data_dir: Path) -> Iterator[tuple[FlowController, str]]:
+    controller = FlowController(load_flow_dict(flow), data_dir)
     server = ApiServer(create_app(controller), "127.0.0.1", 0)
     server.start()
     controller.start()
@@ -208,3 +234,51 @@ def test_a_restarted_agent_ships_nothing_twice(
     finally:
         again.stop()
     assert len(device_events(controller)) == 3 * COUNT
+
+
+def test_the_lineage_of_a_parquet_file_reaches_every_device_create(tmp_path: Path) -> None:
+    hub = running_hub(parquet_hub_flow(tmp_path / "lake"), tmp_path / "hub")
+    controller, url = next(hub)
+    agent = run_agent(tmp_path / "agent", url)
+    try:
+        (stored,) = wait_for(
+            lambda: controller.repositories.provenance.query(component="store", event_type="SEND"),
+            "the Parquet file on the hub",
+        )
+        creates: set[str] = set()
+
+        def graph() -> dict[str, Any] | None:
+            body: dict[str, Any] = httpx.get(
+                f"{url}/api/v1/provenance/lineage/{stored.flowfile_uuid}"
+            ).json()
+            creates.clear()
+            creates.update(
+                n["flowFileUuid"]
+                for n in body["nodes"]
+                if n.get("eventType") == "CREATE" and n.get("origin") == AGENT
+            )
+            return body if len(creates) == COUNT else None
+
+        lineage = wait_for(graph, "every reading's device CREATE in the Parquet file's lineage")
+    finally:
+        agent.stop()
+        next(hub, None)
+    events = [n for n in lineage["nodes"] if n["type"] == "EVENT"]
+    assert (events[0]["eventType"], events[0]["origin"]) == ("CREATE", AGENT)
+    nodes = {n["id"]: n for n in lineage["nodes"]}
+    (join,) = [n for n in events if n["eventType"] == "JOIN"]
+    into_join = [nodes[link["source"]] for link in lineage["links"] if link["target"] == join["id"]]
+    parents = [n for n in into_join if n["type"] == "EVENT"]  # and the merged FlowFile's node
+    assert len(parents) == COUNT
+    assert {(n["eventType"], n.get("origin")) for n in parents} == {("RECEIVE", None)}
+    assert nodes[stored_id(lineage, stored.flowfile_uuid)]["componentId"] == "store"
+
+
+def stored_id(lineage: dict[str, Any], uuid: str) -> str:
+    """The id of the merged FlowFile's SEND (PutFile) event."""
+    (found,) = [
+        n["id"]
+        for n in lineage["nodes"]
+        if n.get("eventType") == "SEND" and n["flowFileUuid"] == uuid
+    ]
+    return str(found)

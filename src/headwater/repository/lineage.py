@@ -134,7 +134,10 @@ def lineage_graph(
             if parent != event.flowfile_uuid and parent in members:
                 key = (event.timestamp, event.event_id)
                 before = [e for e in timeline[parent] if (e.timestamp, e.event_id) < key]
-                link(str(before[-1].event_id) if before else parent, here, parent)
+                # the parent's last event on the JOIN's own system: a hub's JOIN follows
+                # the hub's RECEIVE, not the DROP the device recorded after sending
+                local = [e for e in before if e.origin == event.origin] or before
+                link(str(local[-1].event_id) if local else parent, here, parent)
     return {"nodes": nodes, "links": links}
 
 
