@@ -14,6 +14,10 @@ the hubs' C2 endpoints; the flow itself stays an ordinary flow file::
       ssl: {Keystore Filename: pi-kitchen.pem, Keystore Type: PEM,
             Truststore Filename: ca.crt, Truststore Type: PEM}
 
+The flow receives ``agent_id``, ``hub_url`` (the C2 URLs, comma-separated) and
+``agent_token`` as parameters unless ``parameters:`` sets them, so one file configures
+both C2 and the flow's site-to-site (``flows/agent.yaml`` uses those names).
+
 Like a flow file, it is read whole and every problem is reported at once, each with
 its path (and line), in a ``FlowDefinitionError``. The ``ssl`` section takes
 StandardSSLContextService's properties and is enabled here, so a missing keystore or
@@ -118,6 +122,10 @@ class _ConfigReader(schema.ValueReader):
         c2 = self.read_c2(self.mapping(top.get("c2"), "c2"))
         if self.problems or agent_id is None or flow_path is None:
             return None
+        given = {"agent_id": agent_id, "hub_url": ",".join(c2.urls), "agent_token": c2.token}
+        for name, value in given.items():
+            if value:
+                parameters.setdefault(name, value)
         return AgentConfig(
             agent_id, agent_class, flow_path, data_dir, parameters, c2, source=source
         )

@@ -67,9 +67,11 @@ class Agent:
 
         Raises ``ConfigurationError`` when the configured flow is invalid."""
         text = self.flow.applied_text()
-        if text is None:
-            text = self.config.flow_path.read_text(encoding="utf-8")
-        self.flow.start(text)
+        if text is not None:
+            self.flow.start(text)
+        else:
+            path = self.config.flow_path
+            self.flow.start(path.read_text(encoding="utf-8"), path)
 
     def run(self, duration: float | None = None) -> None:
         """Heartbeat until ``stop`` (or ``duration`` seconds), then stop the flow."""

@@ -71,13 +71,20 @@ class RunningFlow:
         path = self.c2_dir / APPLIED_FLOW
         return path.read_text(encoding="utf-8") if path.is_file() else None
 
-    def load(self, text: str) -> FlowDefinition:
-        """Validate ``text`` with the agent's parameters (``ConfigurationError`` if bad)."""
-        return load_flow(text, parameters=self.parameters)
+    def load(self, text: str, path: Path | None = None) -> FlowDefinition:
+        """Validate ``text`` with the agent's parameters (``ConfigurationError`` if bad).
 
-    def start(self, text: str) -> FlowController:
-        """Load and start the first flow; raises ``ConfigurationError`` if it is bad."""
-        flow = self.load(text)
+        Given the ``path`` it was read from, the flow is loaded from there, so relative
+        ``{file: ...}`` parameters resolve against its folder; a flow sent by C2 has no
+        path, and they resolve against the agent's working directory."""
+        if path is not None:
+            return load_flow(path, parameters=self.parameters)
+        return load_flow(text if "\n" in text else text + "\n", parameters=self.parameters)
+
+    def start(self, text: str, path: Path | None = None) -> FlowController:
+        """Load and start the first flow (``text``, read from ``path`` if given); raises
+        ``ConfigurationError`` if it is bad."""
+        flow = self.load(text, path)
         controller = self._open(flow)
         controller.start()
         self.controller, self.text, self.version = controller, text, flow_version(text)

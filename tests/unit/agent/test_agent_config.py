@@ -21,7 +21,9 @@ def test_the_shipped_example_loads() -> None:
     assert config.c2.urls == ("http://127.0.0.1:8080",)
     assert config.c2.heartbeat_period == 5.0
     assert config.c2.token
-    assert "out_dir" in config.parameters
+    assert config.parameters["agent_id"] == "agent-1"  # given to the flow
+    assert config.parameters["hub_url"] == "http://127.0.0.1:8080"
+    assert config.parameters["agent_token"] == config.c2.token
 
 
 def test_every_problem_is_listed_with_its_line(tmp_path: Path) -> None:
