@@ -173,8 +173,16 @@ class SiteToSiteProvenanceReportingTask(Processor):
         """The last event id shipped; with no state, where Start Position says."""
         state = context.state.get()
         text = state.get(STATE_KEY)
-        if text is not None:
+        if text is not None and int(text) <= settled:
             return int(text)
-        last = settled if context[self.start_position] == END else 0
+        if text is not None:  # ids start again: the provenance repository was replaced
+            context.logger.warning(
+                "%s: last shipped event id %s is above this repository's newest (%d): the"
+                " provenance repository was replaced; shipping from its start",
+                context.id,
+                text,
+                settled,
+            )
+        last = settled if text is None and context[self.start_position] == END else 0
         context.state.set({STATE_KEY: str(last)})
         return last

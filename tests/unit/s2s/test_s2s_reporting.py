@@ -107,3 +107,13 @@ def test_start_position(position: str, shipped: int) -> None:
         record(runner, 2)
         runner.run(stop=False)
         assert sum(len(batch) for batch in client.sent) == shipped
+
+
+def test_a_replaced_provenance_repository_is_shipped_from_its_start() -> None:
+    client = FakeClient()
+    with reporter(client) as runner:
+        record(runner, 2)
+        runner.repositories.flowfiles.save_state("report", {STATE_KEY: "5000"})  # read at start
+        runner.run(stop=False)
+        assert [r["eventOrdinal"] for r in client.sent[0]] == [1, 2]
+        assert any("was replaced" in b.message for b in runner.node.bulletins)
