@@ -152,7 +152,8 @@ class _FlowReader(schema.ValueReader):
             raise FlowDefinitionError(self.problems, self.lines)
         self.known_keys(data, schema.TOP_LEVEL_KEYS, "", "top-level key")
         name = self.plain(data.get("flow"), "flow") or self.default_name()
-        self.read_parameters(data.get("parameters"))
+        base = Path(self.source).parent if self.source.endswith(_FILE_SUFFIXES) else None
+        self.read_parameters(data.get("parameters"), base)
         settings = self.read_settings(data.get("settings"))
         for service_id, raw in self.mapping(data.get("services"), "services").items():
             self.read_service(service_id, raw)

@@ -18,6 +18,7 @@ import difflib
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
@@ -210,11 +211,30 @@ class ValueReader:
                 out.append(text)
         return out
 
-    def read_parameters(self, value: object) -> None:
+    def read_parameters(self, value: object, base: Path | None = None) -> None:
+        """Each parameter's text; ``{file: PATH}`` is a file's text (a schema, a Jolt
+        spec), PATH relative to ``base`` (the flow file's folder, else the current one)."""
         for key, item in self.mapping(value, "parameters").items():
-            text = self.plain(item, f"parameters.{key}")
+            path = f"parameters.{key}"
+            if isinstance(item, Mapping):
+                text = self.file_text(item, path, base or Path.cwd())
+            else:
+                text = self.plain(item, path)
             self.parameters[key] = "" if text is None else text
         self.parameters.update(self.overrides)
+
+    def file_text(self, item: Mapping[Any, Any], path: str, base: Path) -> str | None:
+        self.known_keys(self.mapping(item, path), ("file",), path, "key of a parameter")
+        name = self.plain(item.get("file"), f"{path}.file")
+        if not name:
+            self.problem(path, "expected text, or {file: PATH}")
+            return None
+        try:
+            return (base / name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self.problem(f"{path}.file", f"cannot read {str(base / name)!r}: {reason}")
+            return None
 
     def read_settings(self, value: object) -> EngineSettings:
         data = self.mapping(value, "settings")

@@ -117,6 +117,25 @@ def test_parameters_reach_schedule_values() -> None:
     assert load_flow(text, parameters={"batch": "7"}).processors["put"].schedule.batch_size == 7
 
 
+def test_a_parameter_can_be_a_file_beside_the_flow(tmp_path: Path) -> None:
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "out.txt").write_text("/lake/from-file")
+    text = VALID_FLOW.replace("out_dir: /tmp/lake", "out_dir: {file: schemas/out.txt}")
+    (tmp_path / "flow.yaml").write_text(text)
+    assert load_flow(tmp_path / "flow.yaml").parameters["out_dir"] == "/lake/from-file"
+
+
+def test_a_parameter_file_that_cannot_be_read_is_a_problem(tmp_path: Path) -> None:
+    text = VALID_FLOW.replace("out_dir: /tmp/lake", "out_dir: {file: gone.txt, mode: x}")
+    (tmp_path / "flow.yaml").write_text(text)
+    with pytest.raises(ConfigurationError) as caught:
+        load_flow(tmp_path / "flow.yaml")
+    problems = {p.path: p.message for p in caught.value.problems}
+    assert "cannot read" in problems["parameters.out_dir.file"]
+    assert str(tmp_path / "gone.txt") in problems["parameters.out_dir.file"]
+    assert problems["parameters.out_dir.mode"] == "unknown key of a parameter"
+
+
 def test_a_missing_parameter_names_the_known_ones() -> None:
     text = VALID_FLOW.replace("#{out_dir}", "#{outdir}")
     with pytest.raises(ConfigurationError) as caught:
