@@ -113,18 +113,18 @@ def start_hub(tmp_path: Path) -> Iterator[Callable[..., Hub]]:
 def start_agent(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[str]]]:
     started: list[subprocess.Popen[str]] = []
 
-    def start(url: str, c2: str) -> subprocess.Popen[str]:
+    def start(url: str, c2: str, agent_id: str = "agent-1") -> subprocess.Popen[str]:
         (tmp_path / "held.yaml").write_text(HELD)
-        config = tmp_path / "agent.yaml"
+        config = tmp_path / f"{agent_id}.yaml"
         config.write_text(
-            f"agent: {{id: agent-1}}\nflow: held.yaml\ndata-dir: {tmp_path / 'agent'}\n"
+            f"agent: {{id: {agent_id}}}\nflow: held.yaml\ndata-dir: {tmp_path / agent_id}\n"
             f"c2:\n  urls: [{url}]\n  heartbeat-period: 0.2 sec\n  timeout: 5 sec\n{c2}"
         )
         command = [sys.executable, "-m", "headwater", "agent", "--config", str(config)]
         process = subprocess.Popen(
             command,
             stdout=subprocess.DEVNULL,
-            stderr=(tmp_path / "agent.log").open("w"),
+            stderr=(tmp_path / f"{agent_id}.log").open("w"),
             text=True,
         )
         started.append(process)
@@ -150,6 +150,7 @@ def test_heartbeats_and_flow_updates_end_to_end(
 ) -> None:
     hub = start_hub(f"agents: {{agent-1: {{token: {AGENT_TOKEN}}}}}\n", "--token", ADMIN)
     agent = start_agent(hub.url, f"  token: {AGENT_TOKEN}\n")
+    impostor = start_agent(hub.url, "  token: a-guessed-token\n", "agent-9")
     api = httpx.Client(headers={"Authorization": f"Bearer {ADMIN}"}, timeout=10)
     find = agent_entry(api, hub)
     first = wait_until(lambda: (a := find()) and a["queuedCount"] == 5 and a)
@@ -185,8 +186,12 @@ def test_heartbeats_and_flow_updates_end_to_end(
     )
     assert wrong.status_code == 401
     assert stop(agent) == 0
+    assert stop(impostor) == 0  # it ran its flow all along, refused by the hub
+    assert [a["id"] for a in api.get(f"{hub.url}/api/v1/agents").json()["agents"]] == ["agent-1"]
     assert stop(hub.process) == 0
-    assert "claiming agent 'agent-1'" in hub.log.read_text()
+    log = hub.log.read_text()
+    assert "claiming agent 'agent-1'" in log
+    assert "claiming agent 'agent-9': the bearer token is neither" in log
 
 
 @pytest.fixture
