@@ -60,6 +60,10 @@ class ConnectionStatus(_Open):
     backPressureObjects: int = Field(description="Object threshold; 0 means none.")
     backPressureBytes: int = Field(description="Size threshold in bytes; 0 means none.")
     backPressured: bool = Field(description="Whether a threshold is reached (source paused).")
+    overflowBytes: int = Field(0, description="Store-and-forward cap in bytes; 0 means none.")
+    overflowObjects: int = Field(0, description="Store-and-forward cap in FlowFiles; 0: none.")
+    droppedCount: int = Field(0, description="FlowFiles the cap dropped, oldest first.")
+    droppedBytes: int = Field(0, description="Their bytes.")
 
 
 class FlowStatus(_Open):
@@ -67,6 +71,8 @@ class FlowStatus(_Open):
     running: bool
     fault: str | None = Field(description="The engine fault that stopped the flow, if any.")
     dataDir: str
+    droppedCount: int = Field(0, description="FlowFiles every overflow cap dropped.")
+    droppedBytes: int = Field(0, description="Their bytes.")
     processors: list[ProcessorStatus]
     connections: list[ConnectionStatus]
 
@@ -118,6 +124,9 @@ class Event(_Open):
     alternateIdentifierUri: str | None
     eventDuration: int
     contentAvailable: bool
+    origin: str | None = Field(
+        None, description="The agent that recorded the event, for events shipped from one."
+    )
 
 
 class EventList(BaseModel):
