@@ -228,3 +228,33 @@ def test_dropped_counts_outlive_a_restart(tmp_path: Path) -> None:
         assert again.connections["out"].queue.count == 2
     finally:
         again.stop()
+
+
+def test_a_lowered_cap_drops_the_oldest_of_a_restored_queue_at_start(tmp_path: Path) -> None:
+    first = FlowController(
+        load_flow_dict(capped_flow(overflow={"objects": "6"})),
+        tmp_path / "d",
+        maintenance_interval=3600,
+    )
+    try:
+        first.start()
+        queue = first.connections["out"].queue
+        deadline = time.monotonic() + 10
+        while queue.dropped_count < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        first.scheduler.stop_node(first.nodes["make"])
+        waiting = sorted(queue.listing(100), key=lambda ff: ff.seq)
+    finally:
+        first.stop()
+    assert len(waiting) == 6
+    lowered = load_flow_dict(capped_flow(overflow={"objects": "2"}))
+    again = FlowController(lowered, tmp_path / "d", maintenance_interval=3600)
+    try:
+        queue = again.connections["out"].queue
+        assert queue.count == 2
+        taken, _ = queue.poll(10, 0.0, 0)
+        assert [ff.uuid for ff in taken] == [ff.uuid for ff in waiting[4:]]
+        drops = again.repositories.provenance.query(event_type="DROP", limit=1000)
+        assert {e.flowfile_uuid for e in drops} >= {ff.uuid for ff in waiting[:4]}
+    finally:
+        again.stop()
