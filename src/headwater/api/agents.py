@@ -20,7 +20,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from headwater.api.dependencies import Registry
+from headwater.api.dependencies import Authenticator, Registry
 from headwater.errors import ApiError, ConfigurationError
 from headwater.flow.loader import FlowDefinitionError, load_flow
 
@@ -52,10 +52,10 @@ async def push_flow(
     agent_id: str,
     request: Request,
     registry: Registry,
+    authenticator: Authenticator,
     validate: Annotated[bool, Query(description="check the flow on the hub first")] = True,
 ) -> JSONResponse:
     text = await _flow_text(request)
-    authenticator = request.app.state.agent_authenticator
     listed = authenticator.known is not None and agent_id in authenticator.known
     if not listed and not registry.known(agent_id):
         raise ApiError(

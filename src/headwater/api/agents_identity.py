@@ -153,6 +153,8 @@ class AgentAuthenticator:
             headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
             return HTTPException(status, reason, headers=headers)
 
+        # Whom the token names: the hub (admin), an agent, or nobody (refused when any
+        # token is expected); then the certificate; then the claim must match the proof.
         known = self.known
         admin = token is not None and self._admin(token)
         by_token = known.by_token(token) if known is not None and token and not admin else None

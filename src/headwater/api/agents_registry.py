@@ -66,9 +66,22 @@ class AgentRegistry:
             self._db.close()
 
     def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return self._transaction([(sql, params)])[-1]
+
+    def _transaction(
+        self, statements: list[tuple[str, tuple[Any, ...]]]
+    ) -> list[list[tuple[Any, ...]]]:
+        """Run ``statements`` as one transaction; the rows each returned."""
         try:
             with self._lock:
-                return self._db.execute(sql, params).fetchall()
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    out = [self._db.execute(sql, p).fetchall() for sql, p in statements]
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+                return out
         except sqlite3.Error as exc:
             raise RepositoryError(f"the agent registry failed: {exc}") from exc
 
@@ -79,24 +92,28 @@ class AgentRegistry:
     ) -> list[dict[str, Any]]:
         """Record a heartbeat; the operations to send the agent in the answer."""
         now = _millis()
-        self._execute(
-            "INSERT INTO agent (id, first_seen, last_seen, address, heartbeat)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
-            " last_seen = excluded.last_seen, address = excluded.address,"
-            " heartbeat = excluded.heartbeat",
-            (agent_id, now, now, address, json.dumps(heartbeat)),
-        )
         stale = now - int(self.redeliver_after * 1000)
-        rows = self._execute(
-            "SELECT id, operation, operand, args FROM operation WHERE agent = ? AND"
-            " (state = ? OR (state = ? AND delivered < ?)) ORDER BY created",
-            (agent_id, QUEUED, DELIVERED, stale),
+        due = "agent = ? AND (state = ? OR (state = ? AND delivered < ?))"
+        _, rows, _ = self._transaction(
+            [
+                (
+                    "INSERT INTO agent (id, first_seen, last_seen, address, heartbeat)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+                    " last_seen = excluded.last_seen, address = excluded.address,"
+                    " heartbeat = excluded.heartbeat",
+                    (agent_id, now, now, address, json.dumps(heartbeat)),
+                ),
+                (
+                    f"SELECT id, operation, operand, args FROM operation WHERE {due}"
+                    " ORDER BY created",
+                    (agent_id, QUEUED, DELIVERED, stale),
+                ),
+                (
+                    f"UPDATE operation SET state = ?, delivered = ?, updated = ? WHERE {due}",
+                    (DELIVERED, now, now, agent_id, QUEUED, DELIVERED, stale),
+                ),
+            ]
         )
-        for row in rows:
-            self._execute(
-                "UPDATE operation SET state = ?, delivered = ?, updated = ? WHERE id = ?",
-                (DELIVERED, now, now, row[0]),
-            )
         return [
             {"identifier": i, "operation": op, "operand": operand, "args": json.loads(args)}
             for i, op, operand, args in rows
@@ -112,24 +129,21 @@ class AgentRegistry:
     ) -> dict[str, Any]:
         """Queue an operation for ``agent_id``, cancelling its same kind still waiting."""
         now, op_id = _millis(), str(uuid.uuid4())
-        self._execute(
-            "UPDATE operation SET state = ?, updated = ?, details = ? WHERE agent = ? AND"
-            " operation = ? AND operand = ? AND state IN (?, ?)",
-            (
-                CANCELLED,
-                now,
-                f"replaced by operation {op_id}",
-                agent_id,
-                operation,
-                operand,
-                QUEUED,
-                DELIVERED,
-            ),
-        )
-        self._execute(
-            "INSERT INTO operation (id, agent, operation, operand, args, state, details,"
-            " created, updated, delivered) VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, 0)",
-            (op_id, agent_id, operation, operand, json.dumps(args), QUEUED, now, now),
+        replaced = (f"replaced by operation {op_id}", agent_id, operation, operand)
+        self._transaction(
+            [
+                (
+                    "UPDATE operation SET state = ?, updated = ?, details = ? WHERE agent = ?"
+                    " AND operation = ? AND operand = ? AND state IN (?, ?)",
+                    (CANCELLED, now, *replaced, QUEUED, DELIVERED),
+                ),
+                (
+                    "INSERT INTO operation (id, agent, operation, operand, args, state,"
+                    " details, created, updated, delivered)"
+                    " VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, 0)",
+                    (op_id, agent_id, operation, operand, json.dumps(args), QUEUED, now, now),
+                ),
+            ]
         )
         found = self.operation(op_id)
         assert found is not None
@@ -138,15 +152,11 @@ class AgentRegistry:
     def acknowledge(self, agent_id: str, operation_id: str, state: str, details: str) -> bool:
         """Record the agent's answer; False when it has no such operation."""
         rows = self._execute(
-            "SELECT 1 FROM operation WHERE id = ? AND agent = ?", (operation_id, agent_id)
+            "UPDATE operation SET state = ?, details = ?, updated = ? WHERE id = ? AND agent = ?"
+            " RETURNING id",
+            (state, details, _millis(), operation_id, agent_id),
         )
-        if not rows:
-            return False
-        self._execute(
-            "UPDATE operation SET state = ?, details = ?, updated = ? WHERE id = ?",
-            (state, details, _millis(), operation_id),
-        )
-        return True
+        return bool(rows)
 
     def operation(self, operation_id: str) -> dict[str, Any] | None:
         rows = self._execute(_OPERATION_SELECT + " WHERE id = ?", (operation_id,))
