@@ -258,3 +258,25 @@ def test_a_lowered_cap_drops_the_oldest_of_a_restored_queue_at_start(tmp_path: P
         assert {e.flowfile_uuid for e in drops} >= {ff.uuid for ff in waiting[:4]}
     finally:
         again.stop()
+
+
+def test_the_disk_is_given_back_once_provenance_retention_passes(tmp_path: Path) -> None:
+    data = capped_flow(overflow={"objects": "3"})
+    data["settings"] = {"content-claim-max-size": "1 B"}  # a claim file per FlowFile
+    controller = FlowController(load_flow_dict(data), tmp_path / "d", maintenance_interval=3600)
+    try:
+        queue = controller.connections["out"].queue
+        controller.start()
+        deadline = time.monotonic() + 10
+        while queue.dropped_count < 10 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        controller.scheduler.stop_node(controller.nodes["make"])
+        repositories = controller.repositories
+        kept = {ff.claim for ff in queue.listing(100)}
+        assert len(kept) == 3
+        assert len(repositories.content.claims_on_disk()) > 10
+        repositories.provenance.max_age_seconds = 0  # an agent's small repository, aged out
+        repositories.maintain()
+        assert repositories.content.claims_on_disk() == kept
+    finally:
+        controller.stop()
