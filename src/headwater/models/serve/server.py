@@ -1,0 +1,188 @@
+"""``ModelServer``: the models service, listening, with its replicas running.
+
+It binds before it returns from ``start`` (a port in use fails there, naming the
+address; port 0 gets a free one), answers ``/health`` at once and ``/ready`` once every
+model has a replica with its model loaded. uvicorn serves the Starlette app on an event
+loop of the server's own thread (uvloop where installed), and the runners' batchers
+live on that loop, so a request is one task from socket to replica and back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import threading
+import time
+from typing import Any
+
+import uvicorn
+
+from headwater.models.cache import find_model
+from headwater.models.serve.app import ModelService, create_app
+from headwater.models.serve.batching import ModelRunner
+from headwater.models.serve.config import ServeConfig
+from headwater.models.serve.metrics import ServeMetrics
+
+log = logging.getLogger(__name__)
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8081
+
+
+class ModelServer:
+    """Serves ``config``'s models on ``host:port`` until ``stop``."""
+
+    def __init__(
+        self,
+        config: ServeConfig,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        *,
+        cache: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.config = config
+        self.host = host
+        self.requested_port = port
+        root = cache if cache is not None else config.cache
+        self.cache = os.fspath(root) if root is not None else None
+        self.metrics = ServeMetrics()
+        self.runners = {
+            name: ModelRunner(spec, self.cache, self.metrics)
+            for name, spec in config.models.items()
+        }
+        self.service = ModelService(config, self.runners, self.metrics)
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(self.service),
+                log_level="warning",
+                lifespan="off",
+                access_log=False,
+                server_header=False,
+            )
+        )
+        self._socket: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.port = port
+
+    def check(self) -> None:
+        """Fail now (ModelNotPrepared, saying what to run) if a built-in model is not in
+        the cache, rather than in every replica later."""
+        for spec in self.config.models.values():
+            if spec.kind == "builtin":
+                find_model(spec.builtin, spec.variant, self.cache)
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def ready(self) -> bool:
+        return all(runner.ready for runner in self.runners.values())
+
+    def failures(self) -> dict[str, str]:
+        return {n: r.failure for n, r in self.runners.items() if r.failure and not r.ready}
+
+    def start(self, *, wait_ready: bool = True, timeout: float = 180.0) -> None:
+        """Listen, start the replicas, and (by default) wait until every model is ready;
+        RuntimeError names the models that could not start."""
+        if self._thread is not None:
+            raise RuntimeError("this ModelServer was already started; make a new one")
+        self.check()
+        self._socket = _bind(self.host, self.requested_port)
+        self.port = int(self._socket.getsockname()[1])
+        self._thread = threading.Thread(
+            target=self._run, name=f"headwater-models-{self.port}", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started or (wait_ready and not self.ready):
+            failed = self.failures()
+            if failed:
+                self.stop()
+                raise RuntimeError("; ".join(f"{n}: {why}" for n, why in failed.items()))
+            if not self._thread.is_alive():
+                raise RuntimeError(f"the models service on {self.url} exited while starting")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise TimeoutError(
+                    f"the models service on {self.url} was not ready within {timeout:g} s"
+                )
+            time.sleep(0.01)
+
+    def _run(self) -> None:
+        try:
+            import uvloop
+
+            loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+        except ImportError:  # pragma: no cover - uvloop comes with the hub extra
+            loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._serve())
+        finally:
+            loop.close()
+
+    async def _serve(self) -> None:
+        starting = [asyncio.create_task(r.start()) for r in self.runners.values()]
+        assert self._socket is not None
+        try:
+            await self._server.serve(sockets=[self._socket])
+        finally:
+            for task in starting:
+                task.cancel()
+            await asyncio.gather(*starting, return_exceptions=True)
+            await asyncio.gather(*(r.stop() for r in self.runners.values()), return_exceptions=True)
+            await self.service.images.close()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop accepting, answer what waits with 503, stop every replica."""
+        thread = self._thread
+        if thread is not None:
+            self._server.should_exit = True
+            thread.join(timeout)
+            if thread.is_alive():
+                self._server.force_exit = True
+                thread.join(timeout)
+        if self._socket is not None:
+            self._socket.close()
+
+    def __enter__(self) -> ModelServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family, backlog=1024)
+    except OSError as exc:
+        raise OSError(
+            exc.errno,
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --bind"
+            " address or port, or stop what holds it",
+        ) from exc
+
+
+def describe(server: ModelServer) -> list[str]:
+    """The lines the CLI prints on start: where it listens, where models come from."""
+    from headwater.models.cache import cache_root
+
+    lines = [
+        f"models service listening on {server.url} "
+        f"(CDSW: POST {server.url}/api/altus-ds-1/models/call-model)"
+    ]
+    lines.append(f"model cache: {cache_root(server.cache)}")
+    for spec in server.config.models.values():
+        what: Any = (
+            f"{spec.builtin} {spec.variant}"
+            if spec.kind == "builtin"
+            else f"{spec.file}:{spec.function}"
+        )
+        lines.append(f"  model {spec.name}: {what}, {spec.replicas} replica(s)")
+    return lines
