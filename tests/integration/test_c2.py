@@ -139,7 +139,8 @@ def agent_entry(client: httpx.Client, hub: Hub) -> Callable[[], dict[str, Any] |
     def find() -> dict[str, Any] | None:
         answer = client.get(f"{hub.url}/api/v1/agents")
         answer.raise_for_status()
-        found = [a for a in answer.json()["agents"] if a["id"] == "agent-1"]
+        agents = answer.json()["agents"]
+        found = [a for a in agents if a["id"] == "agent-1" and a["lastHeartbeat"]]
         return found[0] if found else None
 
     return find

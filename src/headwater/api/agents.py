@@ -1,7 +1,8 @@
 """The agents a hub knows, and new flows for them (under ``/api/v1``, the hub's token).
 
 ``GET /agents`` lists every agent with its last heartbeat (time, address, flow name and
-version, queue depth, memory, CPU, dropped counts, the last operation and its state);
+version, queue depth, memory, CPU, dropped counts, the last operation and its state),
+and the listed agents never heard from;
 ``GET /agents/{id}`` adds its recent operations. ``POST /agents/{id}/flow`` takes a
 flow file (YAML as the body, or JSON ``{"flow": "..."}``), validates it here first —
 a 422 listing every problem with its path and line — and queues an ``UPDATE
@@ -30,8 +31,16 @@ MAX_FLOW_BYTES = 1024 * 1024
 
 
 @router.get("/agents", summary="Every agent and its last heartbeat")
-def agents(registry: Registry) -> dict[str, Any]:
-    return {"agents": registry.agents()}
+def agents(registry: Registry, authenticator: Authenticator) -> dict[str, Any]:
+    """Agents that sent heartbeats, and those of the agents list that never did
+    (``lastHeartbeat: null``); ``listed`` says whether each is in the list."""
+    known = authenticator.known
+    seen = registry.agents()
+    silent = set(known.tokens if known is not None else ()) - {a["id"] for a in seen}
+    out = seen + [{"id": agent_id, "lastHeartbeat": None} for agent_id in silent]
+    for entry in out:
+        entry["listed"] = None if known is None else entry["id"] in known
+    return {"agents": sorted(out, key=lambda a: str(a["id"]))}
 
 
 @router.get("/agents/{agent_id}", summary="One agent, its last heartbeat and operations")

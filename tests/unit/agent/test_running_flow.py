@@ -17,7 +17,7 @@ flow: held
 processors:
   gen:
     type: GenerateFlowFile
-    properties: {Batch Size: "5"}
+    properties: {Batch Size: "5", File Size: 16 B, Unique FlowFiles: "true"}
     schedule: {period: 1000 days}
   hold: {type: UpdateAttribute, enabled: false, auto-terminate: [success]}
 connections:
@@ -102,15 +102,31 @@ def test_a_flow_that_cannot_start_brings_the_old_one_back(running: RunningFlow) 
     assert queued(running) >= 5  # the five kept (the restarted gen may add five more)
 
 
+def contents(flow: RunningFlow) -> dict[str, bytes]:
+    """uuid -> content of what the FlowFile repository holds for QUEUE."""
+    assert flow.controller is not None
+    repositories = flow.controller.repositories
+    _, _, first, last = repositories.flowfiles.queue_summaries()[QUEUE]
+    listing = repositories.flowfiles.page(QUEUE, first, last, 100)
+    return {
+        ff.uuid: repositories.content.read(ff.claim, ff.offset, ff.size) if ff.claim else b""
+        for ff in listing
+    }
+
+
 def test_a_removed_connection_keeps_its_flowfiles_on_disk(running: RunningFlow) -> None:
+    before = contents(running)
+    assert len(before) == 5 and all(before.values())
     result = running.replace(WITHOUT)
     assert result.applied
     assert running.orphaned == {QUEUE: 5}
     assert "kept on disk" in result.details and QUEUE in result.details
+    assert running.controller is not None
+    running.controller.repositories.maintain()  # content reclamation must spare them
     back = running.replace(CHANGED)
     assert back.applied
     assert running.orphaned == {}
-    assert queued(running) == 5
+    assert contents(running) == before
 
 
 def test_the_same_flow_again_is_applied_without_a_restart(running: RunningFlow) -> None:

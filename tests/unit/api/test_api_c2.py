@@ -178,6 +178,12 @@ def test_with_an_agents_list_an_unknown_agent_is_refused_and_logged(
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return client.post(path, json=body, headers=headers).status_code
 
+    admin = {"Authorization": "Bearer admin-token"}
+    silent = client.get("/api/v1/agents", headers=admin).json()["agents"]
+    assert silent == [
+        {"id": "agent-1", "lastHeartbeat": None, "listed": True},
+        {"id": "agent-2", "lastHeartbeat": None, "listed": True},
+    ]
     with caplog.at_level(logging.WARNING, "headwater.api.agents"):
         assert post("/c2-protocol/heartbeat", None, heartbeat()) == 401
         assert post("/c2-protocol/heartbeat", "wrong-token", heartbeat()) == 401
@@ -191,8 +197,11 @@ def test_with_an_agents_list_an_unknown_agent_is_refused_and_logged(
     assert post("/c2-protocol/heartbeat", "token-of-agent-1", heartbeat()) == 200
     assert post("/c2-protocol/heartbeat", "admin-token", heartbeat("agent-2")) == 200
     assert post(s2s, "token-of-agent-2", None) == 404  # past the guard: there is no such port
-    listed = client.get("/api/v1/agents", headers={"Authorization": "Bearer admin-token"})
-    assert [a["id"] for a in listed.json()["agents"]] == ["agent-1", "agent-2"]
+    listed = client.get("/api/v1/agents", headers=admin).json()["agents"]
+    assert [(a["id"], a["listed"], a["flowName"]) for a in listed] == [
+        ("agent-1", True, "edge-device"),
+        ("agent-2", True, "edge-device"),
+    ]
     assert client.get("/api/v1/agents").status_code == 401
 
 
