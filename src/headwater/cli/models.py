@@ -145,14 +145,13 @@ def run_serve(args: argparse.Namespace) -> int:
         return 1
     host, port = parse_bind(args.bind)
     server = ModelServer(config, host, port, cache=args.cache)
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
     try:
         server.start()
     except (ModelNotPrepared, OSError, RuntimeError, TimeoutError) as exc:
         print(f"headwater models serve: {exc}", file=sys.stderr)
         return 1
+    stop = threading.Event()
+    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGTERM, signal.SIGINT)}
     for line in describe(server):
         _say(line)
     if generated is not None:
@@ -162,4 +161,6 @@ def run_serve(args: argparse.Namespace) -> int:
     finally:
         _say("models service stopping")
         server.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return 0
