@@ -2,6 +2,7 @@
 
 import io
 import json
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -111,3 +112,50 @@ def test_a_flowfile_that_cannot_be_read_goes_to_failure_and_the_rest_merge() -> 
         out = runner.transferred(MergeRecord.MERGED)
         assert json.loads(out[0].content) == [{"v": 1}, {"v": 2}]
         runner.assert_transferred(MergeRecord.ORIGINAL, 2)
+
+
+def test_two_concurrent_tasks_merge_every_flowfile_exactly_once(tmp_path: Path) -> None:
+    from collections import Counter
+
+    from headwater.engine.controller import FlowController
+    from headwater.flow.loader import load_flow_dict
+
+    flow = {
+        "flow": "merge-twice",
+        "settings": {"threads": 3},
+        "services": {"json": {"type": "JsonTreeReader"}, "out": {"type": "JsonRecordSetWriter"}},
+        "processors": {
+            "make": {
+                "type": "GenerateFlowFile",
+                "properties": {"Batch Size": "200", "Custom Text": '[{"v": 1}, {"v": 2}]'},
+                "schedule": {"period": "0.01 sec"},
+            },
+            "merge": {
+                "type": "MergeRecord",
+                "properties": {"record-reader": "json", "record-writer": "out",
+                               "min-records": "300", "max-records": "300",
+                               "max-bin-age": "0.1 sec"},
+                "schedule": {"period": "0.01 sec", "concurrent-tasks": "2"},
+                "auto-terminate": ["merged", "original", "failure"],
+            },
+        },
+        "connections": [{"from": "make", "relationships": ["success"], "to": "merge"}],
+    }  # fmt: skip
+    controller = FlowController(load_flow_dict(flow), tmp_path)
+    controller.start()
+    try:
+        deadline = time.monotonic() + 20
+        while controller.nodes["make"].stats.flowfiles_out < 3000:
+            assert time.monotonic() < deadline, "the generator is too slow"
+            time.sleep(0.01)
+        controller.stop_processor("make")
+        while controller.queued() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        made = controller.nodes["make"].stats.flowfiles_out
+        joins = controller.repositories.provenance.query(event_type="JOIN", limit=100_000)
+        merged = Counter(parent for join in joins for parent in join.parent_uuids)
+        assert controller.queued() == 0
+        assert sum(merged.values()) == len(merged) == made
+        assert controller.nodes["merge"].stats.tasks > 2
+    finally:
+        controller.stop()
