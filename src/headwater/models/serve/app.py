@@ -121,20 +121,17 @@ def create_app(service: ModelService) -> Starlette:
     """The routes over ``service``; the server starts and stops the runners."""
 
     def measured(
-        endpoint: str, handler: Callable[[Request], Awaitable[tuple[str, Response]]]
+        endpoint: str, handler: Callable[[Request], Awaitable[Response]]
     ) -> Callable[[Request], Awaitable[Response]]:
         async def route(request: Request) -> Response:
             began = time.perf_counter()
-            model = UNKNOWN
             try:
-                model, response = await handler(request)
+                response = await handler(request)
             except Overloaded as exc:
-                model, response = (
-                    getattr(exc, "model", model),
-                    refusal(429, str(exc), {"Retry-After": str(exc.retry_after)}),
-                )
+                response = refusal(429, str(exc), {"Retry-After": str(exc.retry_after)})
             except ApiError as exc:
-                model, response = getattr(exc, "model", model), refusal(exc.status, str(exc))
+                response = refusal(exc.status, str(exc))
+            model = getattr(request.state, "model", UNKNOWN)
             metrics = service.metrics
             metrics.requests.labels(model, endpoint, str(response.status_code)).inc()
             if response.status_code >= 400:
@@ -144,7 +141,7 @@ def create_app(service: ModelService) -> Starlette:
 
         return route
 
-    async def call_model(request: Request) -> tuple[str, Response]:
+    async def call_model(request: Request) -> Response:
         body = await service.body(request)
         try:
             call = orjson.loads(body)
@@ -160,25 +157,18 @@ def create_app(service: ModelService) -> Starlette:
         spec = service.keys.get(key)
         if spec is None:
             raise ApiError(401, "unknown accessKey: no model has this access key")
-        try:
-            response = await service.predict(spec, call.get("request", {}))
-        except ApiError as exc:
-            exc.model = spec.name  # type: ignore[attr-defined]
-            raise
-        return spec.name, json_response({"success": True, "response": response})
+        request.state.model = spec.name  # the metrics' label from here on
+        response = await service.predict(spec, call.get("request", {}))
+        return json_response({"success": True, "response": response})
 
-    async def predict(request: Request) -> tuple[str, Response]:
+    async def predict(request: Request) -> Response:
         name = request.path_params["name"]
         spec = service.config.models.get(name)
         if spec is None:
             raise ApiError(404, f"no model {name!r}; GET /v1/models lists them")
-        try:
-            _authorize(spec, request)
-            response = await _predict_body(spec, request)
-        except ApiError as exc:
-            exc.model = spec.name  # type: ignore[attr-defined]
-            raise
-        return spec.name, json_response(response)
+        request.state.model = spec.name
+        _authorize(spec, request)
+        return json_response(await _predict_body(spec, request))
 
     async def _predict_body(spec: ModelSpec, request: Request) -> Any:
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
