@@ -22,7 +22,7 @@ from headwater.models.testing import prepared_cache
 
 pytestmark = pytest.mark.e2e
 
-FLOWS = Path(__file__).parents[3] / "flows"
+FLOWS = Path(__file__).parents[2] / "flows"
 
 
 def test_the_agent_and_hub_flows_validate() -> None:
