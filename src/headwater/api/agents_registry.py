@@ -187,13 +187,13 @@ class AgentRegistry:
     def _agent_json(
         self, agent_id: str, first_seen: int, last_seen: int, address: str, heartbeat: str
     ) -> dict[str, Any]:
-        beat = json.loads(heartbeat)
-        agent_info = beat.get("agentInfo") or {}
-        status = agent_info.get("status") or {}
-        resources = status.get("resourceConsumption") or {}
-        flow = beat.get("flowInfo") or {}
-        queues = flow.get("queues") or {}
-        dropped = flow.get("dropped") or {}
+        beat = _mapping(json.loads(heartbeat))  # as the agent sent it: trust no shape
+        agent_info = _mapping(beat.get("agentInfo"))
+        status = _mapping(agent_info.get("status"))
+        resources = _mapping(status.get("resourceConsumption"))
+        flow = _mapping(beat.get("flowInfo"))
+        queues = {k: _mapping(q) for k, q in _mapping(flow.get("queues")).items()}
+        dropped = _mapping(flow.get("dropped"))
         latest = self.operations(agent_id, 1)
         return {
             "id": agent_id,
@@ -205,17 +205,25 @@ class AgentRegistry:
             "flowName": flow.get("flowName"),
             "flowVersion": flow.get("flowId"),
             "running": flow.get("running"),
-            "queuedCount": sum(int(q.get("size", 0)) for q in queues.values()),
-            "queuedBytes": sum(int(q.get("dataSize", 0)) for q in queues.values()),
+            "queuedCount": sum(_number(q.get("size")) for q in queues.values()),
+            "queuedBytes": sum(_number(q.get("dataSize")) for q in queues.values()),
             "queues": queues,
             "rssBytes": resources.get("memoryUsage"),
             "cpuPercent": resources.get("cpuUtilization"),
             "uptimeMillis": status.get("uptime"),
-            "droppedCount": dropped.get("total", 0),
-            "dropped": dropped.get("connections", {}),
-            "orphanedQueues": flow.get("orphanedQueues", {}),
+            "droppedCount": _number(dropped.get("total")),
+            "dropped": _mapping(dropped.get("connections")),
+            "orphanedQueues": _mapping(flow.get("orphanedQueues")),
             "lastOperation": latest[0] if latest else None,
         }
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    return {str(k): v for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def _number(value: object) -> int:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
 
 _OPERATION_SELECT = (

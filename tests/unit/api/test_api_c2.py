@@ -94,6 +94,14 @@ def test_a_pushed_flow_goes_out_with_the_next_heartbeat_and_is_acknowledged(
     assert agent["operations"][0]["details"] == "runs"
 
 
+def test_a_heartbeat_of_odd_shape_does_not_break_the_listing(client: TestClient) -> None:
+    odd = heartbeat(queues=[1, 2], dropped="many", orphanedQueues=None)
+    odd["agentInfo"]["status"] = "fine"
+    assert client.post("/c2-protocol/heartbeat", json=odd).status_code == 200
+    (agent,) = client.get("/api/v1/agents").json()["agents"]
+    assert (agent["queuedCount"], agent["droppedCount"], agent["rssBytes"]) == (0, 0, None)
+
+
 def test_a_newer_flow_cancels_one_still_waiting(client: TestClient) -> None:
     client.post("/c2-protocol/heartbeat", json=heartbeat())
     first = client.post("/api/v1/agents/agent-1/flow", content=GOOD_FLOW).json()
