@@ -149,14 +149,33 @@ class AgentRegistry:
         assert found is not None
         return found
 
-    def acknowledge(self, agent_id: str, operation_id: str, state: str, details: str) -> bool:
-        """Record the agent's answer; False when it has no such operation."""
-        rows = self._execute(
-            "UPDATE operation SET state = ?, details = ?, updated = ? WHERE id = ? AND agent = ?"
-            " RETURNING id",
-            (state, details, _millis(), operation_id, agent_id),
-        )
-        return bool(rows)
+    def acknowledge(
+        self,
+        agent_id: str,
+        operation_id: str,
+        state: str,
+        details: str,
+        flow: dict[str, Any] | None = None,
+    ) -> bool:
+        """Record the agent's answer, and the flow it runs since (``flowInfo``, so the
+        listing shows a new flow before the next heartbeat); False when the agent has
+        no such operation."""
+        statements: list[tuple[str, tuple[Any, ...]]] = [
+            (
+                "UPDATE operation SET state = ?, details = ?, updated = ?"
+                " WHERE id = ? AND agent = ? RETURNING id",
+                (state, details, _millis(), operation_id, agent_id),
+            )
+        ]
+        if flow is not None:
+            statements.append(
+                (
+                    "UPDATE agent SET heartbeat = json_set(heartbeat, '$.flowInfo', json(?))"
+                    " WHERE id = ? AND EXISTS (SELECT 1 FROM operation WHERE id = ? AND agent = ?)",
+                    (json.dumps(flow), agent_id, operation_id, agent_id),
+                )
+            )
+        return bool(self._transaction(statements)[0])
 
     def operation(self, operation_id: str) -> dict[str, Any] | None:
         rows = self._execute(_OPERATION_SELECT + " WHERE id = ?", (operation_id,))

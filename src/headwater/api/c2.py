@@ -91,7 +91,9 @@ def acknowledge(
     agent = authenticator.identify(request, _claimed_id(body), agent_only=True)
     if agent is None:
         raise ApiError(400, "the acknowledgement names no agent: send agentInfo.identifier")
-    if not registry.acknowledge(agent, operation_id, str(state), details):
+    flow = body.get("flowInfo")
+    flow = flow if isinstance(flow, dict) else None
+    if not registry.acknowledge(agent, operation_id, str(state), details, flow):
         raise ApiError(404, f"agent {agent!r} has no operation {operation_id!r}")
     level = logging.INFO if state == "FULLY_APPLIED" else logging.WARNING
     log.log(level, "agent %r: operation %s %s: %s", agent, operation_id, state, details)

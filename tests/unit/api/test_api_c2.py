@@ -87,9 +87,12 @@ def test_a_pushed_flow_goes_out_with_the_next_heartbeat_and_is_acknowledged(
         "operationId": op["identifier"],
         "operationState": {"state": "FULLY_APPLIED", "details": "runs"},
         "agentInfo": {"identifier": "agent-1"},
+        "flowInfo": {"flowName": "pushed", "flowId": sent["args"]["version"], "queues": {}},
     }
     assert client.post("/c2-protocol/acknowledge", json=ack).status_code == 200
     agent = client.get("/api/v1/agents/agent-1").json()
+    assert agent["flowName"] == "pushed"  # from the acknowledgement, before any heartbeat
+    assert agent["flowVersion"] == sent["args"]["version"]
     assert agent["lastOperation"]["state"] == "FULLY_APPLIED"
     assert agent["operations"][0]["details"] == "runs"
 
