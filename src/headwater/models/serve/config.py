@@ -181,8 +181,9 @@ def _model(name: str, raw: Any, base: Path, problems: list[Problem]) -> ModelSpe
                 Problem(f"{where}.builtin", f"no built-in model {builtin!r}", _one_of(BUILTIN))
             )
         variant = str(raw.get("variant", "fp32"))
-        if variant not in VARIANTS:
-            problems.append(Problem(f"{where}.variant", f"got {variant!r}", _one_of(VARIANTS)))
+        variants = BUILTIN[builtin].variants if builtin in BUILTIN else VARIANTS
+        if variant not in variants:
+            problems.append(Problem(f"{where}.variant", f"got {variant!r}", _one_of(variants)))
         spec |= {"builtin": builtin, "variant": variant}
     elif kind == "python":
         spec |= _python(raw, where, base, problems)

@@ -47,13 +47,21 @@ class WorkerDied(WorkerError):
 
 
 def _load_builtin(spec: ModelSpec, cache: str | None) -> Runner:
-    from headwater.models.classifier import ImageClassifier
-
     threads = spec.threads or max(1, (os.cpu_count() or 1) // spec.replicas)
-    classifier = ImageClassifier.open(spec.variant, threads=threads, cache=cache)
+    model: Any
+    if spec.builtin == "coco-detector":
+        from headwater.models.detector import ObjectDetector
+
+        model = ObjectDetector.open(spec.variant, threads=threads, cache=cache)
+        infer = model.detect_bytes
+    else:
+        from headwater.models.classifier import ImageClassifier
+
+        model = ImageClassifier.open(spec.variant, threads=threads, cache=cache)
+        infer = model.classify_bytes
 
     def run(images: Sequence[Any]) -> list[Result]:
-        found = classifier.classify_bytes(list(images))
+        found = infer(list(images))
         return [
             ("ok", result) if isinstance(result, dict) else ("error", 422, result)
             for result in found
