@@ -10,6 +10,7 @@ PROCESSORS = {
     "CaptureImage": "headwater.processors.device_camera",
     "ClassifyImage": "headwater.processors.image_classify",
     "ConvertRecord": "headwater.processors.records",
+    "DetectObjects": "headwater.processors.image_detect",
     "DuplicateFlowFile": "headwater.processors.duplicate",
     "EvaluateJsonPath": "headwater.processors.json_path",
     "FetchFTP": "headwater.processors.storage_ftp",
