@@ -159,30 +159,11 @@ def commit_session(
             ff.seq = seq
             ff.queued_at = now
             rows.append(flowfiles.row(queue.id, ff))
-    # Provenance first, then the FlowFiles (as NiFi does), with the session's event ids
-    # confirmed in the same FlowFile transaction: a crash in between leaves events no
-    # commit confirmed, and the next start removes them (see Repositories.open).
-    provenance = repos.provenance
-    prepared = provenance.prepare(events) if events else None
-    try:
-        if prepared is not None:
-            provenance.write(prepared)
-        confirm = (prepared.first_id, prepared.last_id) if prepared is not None else None
-        flowfiles.commit(
-            rows, deletes, confirm, provenance.settled_through(), receipts=receipts, received=now
-        )
-    except BaseException:
-        if prepared is not None:
-            try:
-                provenance.remove(prepared.first_id, prepared.last_id)
-            except Exception:
-                pass  # left unsettled, so the ledger never covers them: a start removes them
-            else:
-                provenance.settle(prepared.first_id)
-        raise
+    # Provenance first, then the FlowFiles, with the session's event ids confirmed in
+    # the same FlowFile transaction (Repositories.persist): a crash in between leaves
+    # events no commit confirmed, and the next start removes them.
+    repos.persist(events, rows, deletes, receipts=receipts, received=now)
     session.durable = True
-    if prepared is not None:
-        provenance.settle(prepared.first_id)
     repos.content.adjust(deltas)  # after the events have ids: see ContentRepository
     for queue, batch in routes.items():
         queue.put_all(batch)

@@ -10,7 +10,7 @@ from headwater.flow.model import EngineSettings
 from headwater.flowfile import FlowFile, now_millis
 from headwater.provenance import ProvenanceEvent, ProvenanceEventType
 from headwater.repository.content import ContentRepository
-from headwater.repository.flowfile import SqliteFlowFileRepository
+from headwater.repository.flowfile import Row, SqliteFlowFileRepository
 from headwater.repository.provenance import SqliteProvenanceRepository
 
 
@@ -51,26 +51,49 @@ class Repositories:
         self.flowfiles.reset_ledger(self.provenance.high_water())
         return removed
 
+    def persist(
+        self,
+        events: Sequence[ProvenanceEvent],
+        rows: Sequence[Row] = (),
+        deletes: Sequence[int] = (),
+        *,
+        receipts: Sequence[bytes] = (),
+        received: int = 0,
+    ) -> None:
+        """The one way changes become durable: provenance first, then the FlowFile
+        repository's transaction (rows in, rows out, receipts) that confirms the events,
+        as NiFi orders them. On a failure the events go again (or stay unsettled, which
+        the next start removes) and the error is raised with nothing changed."""
+        prepared = self.provenance.prepare(events) if events else None
+        try:
+            if prepared is not None:
+                self.provenance.write(prepared)
+            confirm = (prepared.first_id, prepared.last_id) if prepared is not None else None
+            settled = self.provenance.settled_through()
+            self.flowfiles.commit(rows, deletes, confirm, settled, receipts, received)
+        except BaseException:
+            if prepared is not None:
+                try:
+                    self.provenance.remove(prepared.first_id, prepared.last_id)
+                except Exception:
+                    pass  # left unsettled, so the ledger never covers them
+                else:
+                    self.provenance.settle(prepared.first_id)
+            raise
+        if prepared is not None:
+            self.provenance.settle(prepared.first_id)
+
     def record(self, events: Sequence[ProvenanceEvent]) -> None:
         """Events that belong to no session commit (a DOWNLOAD, a SEND kept by a
         rollback), written and confirmed at once."""
-        if not events:
-            return
-        prepared = self.provenance.prepare(events)
-        try:
-            self.provenance.write(prepared)
-            self.flowfiles.commit(
-                [], [], (prepared.first_id, prepared.last_id), self.provenance.settled_through()
-            )
-        finally:
-            self.provenance.settle(prepared.first_id)
+        self.persist(events)
 
     def drop(
         self, flowfiles: Sequence[FlowFile], component_id: str, component_type: str, details: str
     ) -> None:
         """End queued FlowFiles outside any session (a connection's overflow cap): a DROP
-        event each, their rows deleted in the transaction that confirms the events, then
-        their content claims let go, in the order a session commit keeps."""
+        event each and their rows deleted (``persist``), then their content claims let go,
+        in the order a session commit keeps."""
         if not flowfiles:
             return
         now = now_millis()
@@ -91,24 +114,7 @@ class Repositories:
             )
             for ff in flowfiles
         ]
-        prepared = self.provenance.prepare(events)
-        try:
-            self.provenance.write(prepared)
-            self.flowfiles.commit(
-                [],
-                [ff.seq for ff in flowfiles],
-                (prepared.first_id, prepared.last_id),
-                self.provenance.settled_through(),
-            )
-        except BaseException:
-            try:  # the FlowFiles stay queued, so their DROP events must go
-                self.provenance.remove(prepared.first_id, prepared.last_id)
-            except Exception:
-                pass  # left unsettled, so never confirmed: the next start removes them
-            else:
-                self.provenance.settle(prepared.first_id)
-            raise
-        self.provenance.settle(prepared.first_id)
+        self.persist(events, deletes=[ff.seq for ff in flowfiles])
         deltas: dict[int, int] = {}
         for ff in flowfiles:
             if ff.claim:
