@@ -120,6 +120,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_for_port(port: int, timeout: float = 15.0) -> None:
+    """ListenHTTP binds when it is scheduled, a moment after the flow starts."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 # -- wrk -------------------------------------------------------------------------------
 
 
@@ -239,6 +252,7 @@ def run_headwater(
         flow = ingest_flow(port, Path(out), args.min_records, args.threads)
         with hub(flow) as controller:
             url = f"http://127.0.0.1:{port}/contentListener"
+            wait_for_port(port)
             script = lua_script(args.scripts, body)
             wrk(url, script, 1.0, args.connections)  # warm up
             drain(controller)
