@@ -13,12 +13,15 @@ waiting bins than the maximum number of bins.
 Returning a FlowFile resets its ``queued_at``, so the processor remembers when it
 first saw each waiting FlowFile (its ``queued_at`` then); a bin's age is that of its
 oldest member. After a restart the memory is empty and ages start again from the
-queue times, which can only delay a merge, never lose data. The memory assumes one
-concurrent task; with more, ages may restart, which again only delays.
+queue times, which can only delay a merge, never lose data. Concurrent tasks share the
+memory under a lock held only while packing: each reads and writes its own bins at the
+same time as the other (pyarrow parses and encodes without the GIL), so a merge that
+is behind can take a second task.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO, ClassVar
@@ -165,6 +168,7 @@ class AbstractMerge(Processor):
 
     def __init__(self) -> None:
         self._first_seen: dict[str, int] = {}
+        self.packing = threading.Lock()  # guards _first_seen across concurrent tasks
 
     min_entries: ClassVar[Property[int]]
     max_entries: ClassVar[Property[int]]
@@ -200,7 +204,8 @@ class AbstractMerge(Processor):
             return ff.attributes.get(name, "") if name else ""
 
         now = now_millis()
-        ready, waiting = pack(flowfiles, key_of, entries_of, limits, self._first_seen, now)
+        with self.packing:
+            ready, waiting = pack(flowfiles, key_of, entries_of, limits, self._first_seen, now)
         session.transfer_all(waiting)
         if not ready:
             context.yield_()  # nothing to merge until more arrive or a bin ages

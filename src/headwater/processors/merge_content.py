@@ -141,7 +141,8 @@ class MergeContent(AbstractMerge):
             ready = self.merge_bins(context, session, taken, lambda ff: 1)
         else:
             now = now_millis()
-            ready, failed, waiting = defragment(taken, self._first_seen, limits.max_age_ms, now)
+            with self.packing:
+                ready, failed, waiting = defragment(taken, self._first_seen, limits.max_age_ms, now)
             session.transfer_all(waiting)
             for members, reason in failed:
                 for ff in members:
