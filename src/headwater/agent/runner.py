@@ -30,7 +30,8 @@ from headwater.agent.c2_client import (
 )
 from headwater.agent.config import AgentConfig
 from headwater.agent.heartbeat import AgentIdentity, ResourceMonitor, build_heartbeat
-from headwater.agent.running_flow import RunningFlow, write_atomically
+from headwater.agent.running_flow import APPLIED_FLOW, RunningFlow, write_atomically
+from headwater.errors import ConfigurationError
 
 log = logging.getLogger("headwater.agent")
 
@@ -54,24 +55,31 @@ class Agent:
         self.stopping = threading.Event()
         self.hub_reachable: bool | None = None
         self.last_result: dict[str, str] = self._read_last_result()
-
-    @property
-    def flow_source(self) -> str:
-        """Where the flow came from, for the start-up line."""
-        if self.flow.applied_text() is not None:
-            return str(self.flow.c2_dir / "flow.yaml") + " (applied by C2)"
-        return str(self.config.flow_path)
+        self.flow_source = str(config.flow_path)
+        """Where the running flow came from, for the start-up line."""
 
     def start(self) -> None:
         """Start the flow: the one C2 applied last here, else the configured file.
 
+        A flow C2 applied that no longer loads (say, after an upgrade removed a type)
+        is logged and the configured flow runs instead, so the device keeps working.
         Raises ``ConfigurationError`` when the configured flow is invalid."""
         text = self.flow.applied_text()
         if text is not None:
-            self.flow.start(text)
-        else:
-            path = self.config.flow_path
-            self.flow.start(path.read_text(encoding="utf-8"), path)
+            try:
+                self.flow.start(text)
+                self.flow_source = f"{self.flow.c2_dir / APPLIED_FLOW} (applied by C2)"
+                return
+            except ConfigurationError as exc:
+                log.error(
+                    "the flow C2 applied last (%s) cannot run now: %s; running %s instead",
+                    self.flow.c2_dir / APPLIED_FLOW,
+                    "; ".join(str(p) for p in exc.problems),
+                    self.config.flow_path,
+                )
+        path = self.config.flow_path
+        self.flow.start(path.read_text(encoding="utf-8"), path)
+        self.flow_source = str(path)
 
     def run(self, duration: float | None = None) -> None:
         """Heartbeat until ``stop`` (or ``duration`` seconds), then stop the flow."""

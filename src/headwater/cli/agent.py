@@ -56,12 +56,11 @@ def run(args: argparse.Namespace) -> int:
     if args.data_dir is not None:
         config = replace(config, data_dir=args.data_dir)
     agent = Agent(config)
-    source = agent.flow_source
     try:
         agent.start()
     except ConfigurationError as exc:
         agent.close()
-        print_problems(source, exc)
+        print_problems(config.flow_path, exc)
         return 1
     except HeadwaterError as exc:
         agent.close()
@@ -72,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
     controller = agent.flow.controller
     assert controller is not None
     print(
-        f"headwater agent {config.agent_id!r}: flow {controller.flow.name!r} from {source}"
+        f"headwater agent {config.agent_id!r}: flow {controller.flow.name!r} from"
+        f" {agent.flow_source}"
         f" (version {agent.flow.version[:12]}); data in {config.data_dir.resolve()}",
         flush=True,
     )

@@ -120,6 +120,25 @@ def test_an_update_is_applied_once_and_acknowledged(agent: Agent, hub: ScriptedH
     assert agent.flow.controller is controller
 
 
+def test_a_restarted_agent_runs_the_flow_c2_applied_unless_it_no_longer_loads(
+    agent: Agent, hub: ScriptedHub
+) -> None:
+    hub.pending = [update("op-1", FLOW.replace("tiny", "bigger"))]
+    agent.beat()
+    agent.close()
+    again = Agent(agent.config, client=agent.client)
+    again.start()
+    assert again.flow.controller is not None and again.flow.controller.flow.name == "bigger"
+    assert "applied by C2" in again.flow_source
+    again.close()
+    (again.flow.c2_dir / "flow.yaml").write_text("flow: x\nprocessors: {a: {type: Gone}}\n")
+    third = Agent(agent.config, client=agent.client)
+    third.start()  # logs why, and runs the configured flow
+    assert third.flow.controller is not None and third.flow.controller.flow.name == "tiny"
+    assert third.flow_source == str(agent.config.flow_path)
+    third.close()
+
+
 def test_a_bad_update_is_refused_with_the_reason(agent: Agent, hub: ScriptedHub) -> None:
     hub.pending = [
         update("op-bad", "flow: x\nprocessors: {gen: {type: Nope}}\n"),
