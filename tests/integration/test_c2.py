@@ -186,13 +186,27 @@ def test_heartbeats_and_flow_updates_end_to_end(
         headers={"Authorization": "Bearer not-the-token"},
     )
     assert wrong.status_code == 401
+
+    def heartbeat_status() -> int:
+        return httpx.post(
+            f"{hub.url}/c2-protocol/heartbeat",
+            json={"agentInfo": {"identifier": "agent-1"}},
+            headers={"Authorization": f"Bearer {AGENT_TOKEN}"},
+        ).status_code
+
+    assert heartbeat_status() == 200
+    (hub.log.parent / "agents.yaml").write_text("agents: {agent-2: {token: another-token}}\n")
+    hub.process.send_signal(signal.SIGHUP)  # agent-1 is shut out without a restart
+    wait_until(lambda: heartbeat_status() == 401)
     assert stop(agent) == 0
     assert stop(impostor) == 0  # it ran its flow all along, refused by the hub
-    assert [a["id"] for a in api.get(f"{hub.url}/api/v1/agents").json()["agents"]] == ["agent-1"]
+    listed = api.get(f"{hub.url}/api/v1/agents").json()["agents"]
+    assert [(a["id"], a["listed"]) for a in listed] == [("agent-1", False), ("agent-2", True)]
     assert stop(hub.process) == 0
     log = hub.log.read_text()
     assert "claiming agent 'agent-1'" in log
     assert "claiming agent 'agent-9': the bearer token is neither" in log
+    assert "reread: 1 agents known" in log
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 The API serves HTTPS with ``--tls-cert`` (the hub's certificate from ``headwater tls
 init``, e.g. headwater-tls/hub.pem) and accepts client certificates signed by
 ``--tls-ca`` (ca.crt); ``--agents agents.yaml`` lists the agents allowed on C2 and
-site-to-site, each with its token or certificate (docs/agent.md).
+site-to-site, each with its token or certificate (docs/agent.md); SIGHUP rereads it.
 """
 
 from __future__ import annotations
@@ -24,10 +24,12 @@ from headwater.errors import ConfigurationError, HeadwaterError
 from headwater.flow.loader import load_flow
 
 if TYPE_CHECKING:
+    from headwater.api.agents_identity import AgentAuthenticator
     from headwater.api.agents_registry import AgentRegistry
     from headwater.api.server import ApiServer
 
 DEFAULT_API = "127.0.0.1:8080"
+log = logging.getLogger("headwater.run")
 
 
 def register(subparsers: Any) -> None:
@@ -170,7 +172,23 @@ def _api_server(
     host, port = parse_bind(args.api)
     if agents is not None:
         print(f"headwater: {len(agents.tokens)} agents known from {args.agents}", flush=True)
+        if hasattr(signal, "SIGHUP"):  # reread the list: add or shut out agents, no restart
+            authenticator = app.state.agent_authenticator
+            signal.signal(signal.SIGHUP, lambda *_: _reload_agents(authenticator, args.agents))
     return ApiServer(app, host, port, ssl_context=context), registry
+
+
+def _reload_agents(authenticator: AgentAuthenticator, path: Path) -> None:
+    """On SIGHUP: the agents list again; a bad file keeps the current one."""
+    from headwater.api.agents_identity import load_known_agents
+
+    try:
+        authenticator.known = load_known_agents(path)
+    except ConfigurationError as exc:
+        problems = "; ".join(str(p) for p in exc.problems)
+        log.error("%s cannot be used, the agents list stays as it was: %s", path, problems)
+        return
+    log.warning("%s reread: %d agents known", path, len(authenticator.known.tokens))
 
 
 def _wait(controller: FlowController, stop: threading.Event, duration: float | None) -> None:
