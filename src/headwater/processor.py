@@ -233,7 +233,8 @@ SERVICE_TYPES: dict[str, type[ControllerService]] = {}
 
 
 def _concrete(cls: type) -> bool:
-    return not cls.__name__.startswith(("_", "Abstract"))
+    """A type a flow can name: not a base that leaves on_trigger to its subclasses."""
+    return not cls.__name__.startswith(("_", "Abstract")) and not inspect.isabstract(cls)
 
 
 def processor_type(name: str) -> type[Processor]:

@@ -15,44 +15,26 @@ exactly-once storage.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import httpx
 
 from headwater.context import ProcessContext
 from headwater.engine.session import ProcessSession
 from headwater.flowfile import FlowFile
-from headwater.processor import InputRequirement, Processor, Property, flag
+from headwater.processor import InputRequirement, Property, flag
 from headwater.s2s.client import SiteToSiteClient, SiteToSiteError
 from headwater.s2s.protocol import StreamEncoder
-from headwater.services.ssl import StandardSSLContextService
+from headwater.s2s.sender import SiteToSiteSender, parse_port_name, parse_target_urls
 from headwater.units import (
     parse_data_size,
     parse_duration,
-    parse_http_url,
     parse_positive_int,
 )
 
 HTTP = "HTTP"
 
 
-def parse_target_urls(text: str) -> tuple[str, ...]:
-    urls = tuple(u.strip().rstrip("/") for u in text.split(",") if u.strip())
-    if not urls:
-        raise ValueError("expected one or more http:// or https:// URLs, separated by commas")
-    return tuple(parse_http_url(url) for url in urls)
-
-
-def parse_port_name(text: str) -> str:
-    if not text.strip() or any(c in text for c in "/?#"):
-        raise ValueError(f"expected a port name without '/', '?' or '#', got {text!r}")
-    return text.strip()
-
-
-ClientFactory = Callable[..., SiteToSiteClient]
-
-
-class RemoteProcessGroup(Processor):
+class RemoteProcessGroup(SiteToSiteSender):
     """Sends FlowFiles to an input port of one or more remote hubs over site-to-site
     (HTTP or HTTPS), in batches, each confirmed only after the hub has committed it.
 
@@ -109,46 +91,10 @@ class RemoteProcessGroup(Processor):
         default="false",
         required=True,
     )
-    timeout = Property(
-        "Communications Timeout",
-        "The longest wait for a hub to answer any request",
-        default="30 sec",
-        required=True,
-        parse=parse_duration,
-    )
-    ssl_service = Property[StandardSSLContextService](
-        "SSL Context Service",
-        "Trust (and a client certificate) for https:// Target URLs",
-        service=StandardSSLContextService,
-    )
-    token = Property(
-        "Bearer Token",
-        "Sent as 'Authorization: Bearer <token>' to hubs that require one",
-        sensitive=True,
-    )
-
-    client_factory: ClientFactory = SiteToSiteClient
-    """How the client is made (a test may give one with another transport)."""
 
     def __init__(self) -> None:
-        self.client: SiteToSiteClient | None = None
+        super().__init__()
         self._encoder = StreamEncoder()
-
-    def on_scheduled(self, context: ProcessContext) -> None:
-        tls = context.get(self.ssl_service)
-        self.client = self.client_factory(
-            context[self.urls],
-            context[self.port_name],
-            timeout=context[self.timeout],
-            compression=context[self.compression],
-            ssl_context=tls.create_client_context() if tls is not None else None,
-            token=context.get(self.token),
-        )
-
-    def on_stopped(self, context: ProcessContext) -> None:
-        client, self.client = self.client, None
-        if client is not None:
-            client.close()
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         client = self.client

@@ -23,13 +23,12 @@ import orjson
 
 from headwater.context import ProcessContext
 from headwater.engine.session import ProcessSession
-from headwater.processor import InputRequirement, Processor, Property, flag
+from headwater.processor import InputRequirement, Property, flag
 from headwater.repository.provenance_export import event_uuid, events_after, to_record
-from headwater.s2s.client import SiteToSiteClient, SiteToSiteError
+from headwater.s2s.client import SiteToSiteError
 from headwater.s2s.protocol import encode
-from headwater.s2s.remote import ClientFactory, parse_port_name, parse_target_urls
-from headwater.services.ssl import StandardSSLContextService
-from headwater.units import parse_duration, parse_positive_int
+from headwater.s2s.sender import SiteToSiteSender, parse_port_name, parse_target_urls
+from headwater.units import parse_positive_int
 
 BEGINNING = "beginning-of-stream"
 END = "end-of-stream"
@@ -38,7 +37,7 @@ MAX_BATCHES = 100
 """Batches one trigger sends at most, so a long backlog does not hold a worker."""
 
 
-class SiteToSiteProvenanceReportingTask(Processor):
+class SiteToSiteProvenanceReportingTask(SiteToSiteSender):
     """Sends this system's provenance events to a hub's input port over site-to-site,
     as JSON arrays of NiFi's provenance reporting records, in event id order; the last
     id shipped is kept in state, so every event is shipped once confirmed, even across
@@ -84,49 +83,16 @@ class SiteToSiteProvenanceReportingTask(Processor):
     compression = flag(
         "Compress Events", "Deflate each transaction's stream", default="true", required=True
     )
-    timeout = Property(
-        "Communications Timeout",
-        "The longest wait for a hub to answer any request",
-        default="30 secs",
-        required=True,
-        parse=parse_duration,
-    )
-    ssl_service = Property[StandardSSLContextService](
-        "SSL Context Service",
-        "Trust (and a client certificate) for https:// destinations",
-        service=StandardSSLContextService,
-    )
-    token = Property(
-        "Bearer Token",
-        "Sent as 'Authorization: Bearer <token>' to hubs that require one",
-        sensitive=True,
-    )
-
-    client_factory: ClientFactory = SiteToSiteClient
-    """How the client is made (a test may give one with another transport)."""
 
     def __init__(self) -> None:
-        self.client: SiteToSiteClient | None = None
+        super().__init__()
         self._platform = ""
         self._hostname = ""
 
     def on_scheduled(self, context: ProcessContext) -> None:
-        tls = context.get(self.ssl_service)
+        super().on_scheduled(context)
         self._hostname = socket.gethostname()
         self._platform = context.get(self.platform) or self._hostname
-        self.client = self.client_factory(
-            context[self.urls],
-            context[self.port_name],
-            timeout=context[self.timeout],
-            compression=context[self.compression],
-            ssl_context=tls.create_client_context() if tls is not None else None,
-            token=context.get(self.token),
-        )
-
-    def on_stopped(self, context: ProcessContext) -> None:
-        client, self.client = self.client, None
-        if client is not None:
-            client.close()
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         client = self.client
