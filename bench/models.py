@@ -1,6 +1,7 @@
 """The models service against raw onnxruntime: throughput, latency, fp32 and int8.
 
-For each variant of the built-in classifier, on scikit-image's photos as JPEG bytes:
+For each variant of the built-in classifier, and the detector (fp32), on scikit-image's
+photos as JPEG bytes:
 
 - raw: decode plus inference in this process, batches of 8 on every core
   (``ImageClassifier(threads=cores)``), images/s; and one image at a time, ms;
@@ -11,7 +12,7 @@ For each variant of the built-in classifier, on scikit-image's photos as JPEG by
 - low load: one client, one image at a time, p50 and p99 against raw decode plus
   inference of one image (goal: p50 within 5 ms).
 
-    python bench/models.py [--seconds 5] [--variants fp32,int8] [--clients 8]
+    python bench/models.py [--seconds 5] [--models imagenet-classifier:fp32,...] [--clients 8]
 
 The machine is shared: a short run (``--seconds 1``) is a smoke test, not a figure.
 """
@@ -30,7 +31,6 @@ from typing import Any
 from PIL import Image
 
 from headwater.models.classifier import ImageClassifier
-from headwater.models.preprocess import decode
 from headwater.models.serve.config import Batching, ModelSpec, ServeConfig
 from headwater.models.serve.server import ModelServer
 from headwater.models.testing import prepared_cache
@@ -50,22 +50,28 @@ def jpegs() -> list[bytes]:
     return found
 
 
-def raw_throughput(variant: str, images: list[bytes], seconds: float, batch: int = 8) -> float:
-    classifier = ImageClassifier.open(variant, threads=CORES, cache=prepared_cache())
+def model(builtin: str, variant: str) -> Any:
+    """The raw model, on every core: ``run(list of JPEG bytes)`` decodes and infers."""
+    if builtin == "coco-detector":
+        from headwater.models.detector import ObjectDetector
+
+        return ObjectDetector.open(variant, threads=CORES, cache=prepared_cache()).detect_bytes
+    return ImageClassifier.open(variant, threads=CORES, cache=prepared_cache()).classify_bytes
+
+
+def raw_throughput(run: Any, images: list[bytes], seconds: float, batch: int = 8) -> float:
     done, began = 0, time.perf_counter()
     while time.perf_counter() - began < seconds:
-        chunk = [images[(done + i) % len(images)] for i in range(batch)]
-        classifier.classify([decode(data) for data in chunk])
+        run([images[(done + i) % len(images)] for i in range(batch)])
         done += batch
     return done / (time.perf_counter() - began)
 
 
-def raw_latency(variant: str, images: list[bytes], count: int) -> list[float]:
-    classifier = ImageClassifier.open(variant, threads=CORES, cache=prepared_cache())
+def raw_latency(run: Any, images: list[bytes], count: int) -> list[float]:
     took = []
     for i in range(count):
         began = time.perf_counter()
-        classifier.classify([decode(images[i % len(images)])])
+        run([images[i % len(images)]])
         took.append(time.perf_counter() - began)
     return took
 
@@ -100,12 +106,14 @@ def _client_process(url: str, clients: int, seconds: float, out: Any) -> None:
     out.put(asyncio.run(_clients(url, jpegs(), clients, seconds)))
 
 
-def served(variant: str, clients: int, seconds: float, max_batch: int) -> dict[str, Any]:
-    """Serve the classifier, then load it from a separate process (its GIL is its own)."""
+def served(
+    builtin: str, variant: str, clients: int, seconds: float, max_batch: int
+) -> dict[str, Any]:
+    """Serve the model, then load it from a separate process (its GIL is its own)."""
     spec = ModelSpec(
         "bench",
         "builtin",
-        "imagenet-classifier",
+        builtin,
         variant,
         replicas=CORES,
         threads=1,
@@ -132,18 +140,25 @@ def percentile(values: list[float], q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--variants", default="fp32,int8")
+    parser.add_argument(
+        "--models",
+        default="imagenet-classifier:fp32,imagenet-classifier:int8,coco-detector:fp32",
+        help="built-in model:variant, comma separated",
+    )
     parser.add_argument("--clients", type=int, default=8)
     args = parser.parse_args()
     images = jpegs()
     print(f"{CORES} cores; images: {', '.join(PHOTOS)} as JPEG; {args.seconds:g} s per phase")
-    for variant in args.variants.split(","):
-        raw = raw_throughput(variant, images, args.seconds)
-        batched = served(variant, args.clients, args.seconds, 16)
-        one_by_one = served(variant, args.clients, args.seconds, 1)
+    for name in args.models.split(","):
+        builtin, _, variant = name.partition(":")
+        variant = variant or "fp32"
+        run = model(builtin, variant)
+        raw = raw_throughput(run, images, args.seconds)
+        batched = served(builtin, variant, args.clients, args.seconds, 16)
+        one_by_one = served(builtin, variant, args.clients, args.seconds, 1)
         rate = batched["count"] / batched["seconds"]
         cdsw = one_by_one["count"] / one_by_one["seconds"]
-        print(f"\nimagenet-classifier {variant}")
+        print(f"\n{builtin} {variant}")
         print(f"  raw onnxruntime, decode + batches of 8:   {raw:7.1f} images/s")
         print(
             f"  served, {args.clients} clients, batching:         {rate:7.1f} images/s "
@@ -158,8 +173,8 @@ def main() -> None:
             f"  under load: p50 {percentile(p, 0.5) * 1e3:.1f} ms, "
             f"p99 {percentile(p, 0.99) * 1e3:.1f} ms"
         )
-        alone = served(variant, 1, args.seconds, 16)["latencies"]
-        reference = raw_latency(variant, images, max(20, len(alone) // 4))
+        alone = served(builtin, variant, 1, args.seconds, 16)["latencies"]
+        reference = raw_latency(run, images, max(20, len(alone) // 4))
         raw_p50 = statistics.median(reference) * 1e3
         p50 = percentile(alone, 0.5) * 1e3
         print(

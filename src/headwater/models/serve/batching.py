@@ -1,10 +1,11 @@
 """``ModelRunner``: one model's queue, its dynamic batcher and its replicas.
 
 A request waits in the queue; the dispatcher takes an idle replica, then the requests
-waiting (up to ``max-batch-size``), first giving the oldest until ``max-wait-ms`` after
-it arrived for more to join. Under load the replicas are busy, requests pile up, and the
-next batch is full the moment a replica frees: the batch size follows the load with no
-tuning. At low load a lone request leaves after ``max-wait-ms`` (2 ms by default).
+waiting (up to ``max-batch-size``, and its fair share when other replicas are idle too),
+first giving the oldest until ``max-wait-ms`` after it arrived for more to join. Under
+load the replicas are busy, requests pile up, and the next batch is full the moment a
+replica frees: the batch size follows the load with no tuning. At low load a lone
+request leaves after ``max-wait-ms`` (2 ms by default).
 
 Past ``queue-limit`` waiting requests, ``submit`` refuses at once (``Overloaded``: 429
 with a Retry-After from the recent time per request), so a burst costs the clients a
@@ -133,7 +134,10 @@ class ModelRunner:
                 self._arrived.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._arrived.wait(), remaining)
-            batch = [self._queue.popleft() for _ in range(min(limit, len(self._queue)))]
+            # Other replicas idle too: share the waiting requests out rather than give
+            # them all to this one while the rest wait for the next arrivals.
+            share = math.ceil(len(self._queue) / (1 + self._idle.qsize()))
+            batch = [self._queue.popleft() for _ in range(min(limit, share))]
             self.metrics.queue_depth.labels(self.spec.name).set(len(self._queue))
             batch = [p for p in batch if not p.future.done()]  # the caller went away
             if not batch:
