@@ -121,9 +121,13 @@ class Agent:
         assert self.client is not None
         try:
             operations = self.client.heartbeat(self.heartbeat())
-            self._reachable(True, "")
-            for operation in operations:
-                state, details = self.perform(operation)
+        except C2Error as exc:
+            self._reachable(False, str(exc))
+            return
+        self._reachable(True, "")
+        for operation in operations:
+            state, details = self.perform(operation)
+            try:
                 self.client.acknowledge(
                     operation.identifier,
                     state,
@@ -131,8 +135,12 @@ class Agent:
                     self.identity.agent_id,
                     self.heartbeat()["flowInfo"],
                 )
-        except C2Error as exc:
-            self._reachable(False, str(exc))
+            except C2Error as exc:  # the hub sends it again; it is acknowledged again then
+                log.warning(
+                    "C2: the acknowledgement of %s did not reach a hub: %s",
+                    operation.identifier,
+                    exc,
+                )
 
     def perform(self, operation: Operation) -> tuple[str, str]:
         """Carry out ``operation`` once; its acknowledgement state and details."""

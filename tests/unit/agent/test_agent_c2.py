@@ -36,6 +36,7 @@ class ScriptedHub:
         self.heartbeats: list[dict[str, Any]] = []
         self.acks: list[dict[str, Any]] = []
         self.pending: list[dict[str, Any]] = []
+        self.ack_status = 200
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
@@ -43,7 +44,7 @@ class ScriptedHub:
             self.heartbeats.append(body)
             return httpx.Response(200, json={"requestedOperations": self.pending})
         self.acks.append(body)
-        return httpx.Response(200, json={})
+        return httpx.Response(self.ack_status, json={"detail": "no such operation"})
 
 
 @pytest.fixture
@@ -137,6 +138,19 @@ def test_a_restarted_agent_runs_the_flow_c2_applied_unless_it_no_longer_loads(
     assert third.flow.controller is not None and third.flow.controller.flow.name == "tiny"
     assert third.flow_source == str(agent.config.flow_path)
     third.close()
+
+
+def test_a_lost_acknowledgement_is_sent_again_with_the_operation(
+    agent: Agent, hub: ScriptedHub, caplog: pytest.LogCaptureFixture
+) -> None:
+    hub.pending = [update("op-1", FLOW.replace("tiny", "bigger"))]
+    hub.ack_status = 404
+    agent.beat()
+    assert "acknowledgement of op-1 did not reach a hub" in caplog.text
+    assert agent.hub_reachable  # heartbeats get through: the hub is there
+    hub.ack_status = 200
+    agent.beat()
+    assert [a["operationState"]["state"] for a in hub.acks] == ["FULLY_APPLIED"] * 2
 
 
 def test_a_bad_update_is_refused_with_the_reason(agent: Agent, hub: ScriptedHub) -> None:
