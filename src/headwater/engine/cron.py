@@ -4,7 +4,8 @@ Quartz has a seconds field first, an optional year last, ``?`` for "no specific
 value" in exactly one of the two day fields, and numbers days of the week 1-7 from
 Sunday. croniter evaluates (with ``second_at_beginning``) but numbers days 0-6 from
 Sunday and writes "last Friday" as ``L5``, so this module translates the day-of-week
-field and leaves the evaluating to croniter.
+field and leaves the evaluating to croniter, imported when a cron schedule is first
+read (with dateutil, 2 MB a timer-driven agent does not carry).
 
 >>> from datetime import datetime, timezone
 >>> QuartzCron("0 30 10 ? * MON-FRI").next_after(datetime(2024, 6, 1, tzinfo=timezone.utc))
@@ -14,8 +15,7 @@ datetime.datetime(2024, 6, 3, 10, 30, tzinfo=datetime.timezone.utc)
 from __future__ import annotations
 
 from datetime import UTC, datetime
-
-from croniter import CroniterBadDateError, CroniterError, croniter
+from types import ModuleType
 
 FIELD_NAMES = ("seconds", "minutes", "hours", "day-of-month", "month", "day-of-week", "year")
 _NEUTRAL = ("0", "*", "*", "*", "*", "?", "*")  # stand-ins to find which field is wrong
@@ -47,11 +47,11 @@ class QuartzCron:
         translated[3] = _day_of_month(day_of_month, expression)
         translated[5] = _day_of_week(day_of_week, expression)
         self._translated = " ".join(translated)
-        if not croniter.is_valid(self._translated, second_at_beginning=True):
+        if not _croniter().croniter.is_valid(self._translated, second_at_beginning=True):
             raise ValueError(_which_field(fields, expression))
         try:
             self._next(_REFERENCE)
-        except CroniterBadDateError:
+        except _croniter().CroniterBadDateError:
             raise ValueError(f"{expression!r} never fires (no such date)") from None
 
     def next_after(self, dt: datetime) -> datetime:
@@ -60,11 +60,12 @@ class QuartzCron:
             raise ValueError("next_after needs a timezone-aware datetime")
         try:
             return self._next(dt)
-        except CroniterBadDateError:
+        except _croniter().CroniterBadDateError:
             raise ValueError(f"{self.expression!r} does not fire after {dt.isoformat()}") from None
 
     def _next(self, dt: datetime) -> datetime:
-        return croniter(self._translated, dt, second_at_beginning=True).get_next(datetime)
+        cron = _croniter().croniter(self._translated, dt, second_at_beginning=True)
+        return cron.get_next(datetime)  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
         return f"QuartzCron({self.expression!r})"
@@ -74,6 +75,12 @@ class QuartzCron:
 
     def __hash__(self) -> int:
         return hash(self.expression)
+
+
+def _croniter() -> ModuleType:
+    import croniter
+
+    return croniter
 
 
 def _which_field(fields: list[str], expression: str) -> str:
@@ -86,8 +93,8 @@ def _which_field(fields: list[str], expression: str) -> str:
         try:
             probe[3] = _day_of_month(probe[3], expression)
             probe[5] = _day_of_week(probe[5], expression)
-            candidate = croniter.is_valid(" ".join(probe), second_at_beginning=True)
-        except (ValueError, CroniterError):
+            candidate = _croniter().croniter.is_valid(" ".join(probe), second_at_beginning=True)
+        except (ValueError, _croniter().CroniterError):
             candidate = False
         if not candidate:
             return f"invalid {FIELD_NAMES[index]} field {field!r} in {expression!r}"

@@ -1,26 +1,29 @@
 """JSONPath over attribute values, with the ``jsonpath-ng`` package (its ``ext`` dialect,
-which has filters such as ``$.items[?(@.type=="home")]``)."""
+which has filters such as ``$.items[?(@.type=="home")]``), imported on first use: its
+parser tables are 2 MB that an agent whose flow never calls jsonPath does not carry."""
 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from jsonpath_ng import JSONPath  # type: ignore[import-untyped]
-from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError  # type: ignore[import-untyped]
-from jsonpath_ng.ext import parse as parse_path  # type: ignore[import-untyped]
 
 from headwater.errors import ExpressionEvaluationError
 from headwater.expression.functions.registry import Arg, fn, register
 from headwater.expression.values import render
 
+if TYPE_CHECKING:
+    from jsonpath_ng import JSONPath  # type: ignore[import-untyped]
+
 
 @lru_cache(maxsize=512)
 def compile_path(path: str) -> JSONPath:
+    from jsonpath_ng.ext import parse as parse_path  # type: ignore[import-untyped]
+
     try:
         return parse_path(path)
-    except (JsonPathLexerError, JsonPathParserError, Exception) as exc:
+    except Exception as exc:  # the lexer's and parser's errors, and worse
         raise ExpressionEvaluationError(f"invalid JSONPath {path!r}: {exc}") from exc
 
 
