@@ -13,6 +13,7 @@ recognises it (receipts are kept per hub).
 from __future__ import annotations
 
 import contextlib
+import functools
 import ssl
 import time
 from collections.abc import Callable, Sequence
@@ -70,7 +71,7 @@ class SiteToSiteClient:
         self._client = httpx.Client(
             headers=headers,
             timeout=httpx.Timeout(timeout),
-            verify=ssl_context if ssl_context is not None else True,
+            verify=ssl_context if ssl_context is not None else default_ssl_context(),
             trust_env=False,
             transport=transport,
         )
@@ -153,6 +154,14 @@ class SiteToSiteClient:
             raise SiteToSiteError(f"the hub did not finish the transaction: {answer}")
         millis = int((time.monotonic() - started) * 1000)
         return TransferResult(url, transaction_url, count, millis, str(answer.get("message", "")))
+
+
+@functools.cache
+def default_ssl_context() -> ssl.SSLContext:
+    """httpx's default verification (certifi's CAs), made once per process: each client
+    made its own, 0.8 MB apiece, and an agent holds one per RemoteProcessGroup, one for
+    its provenance and one for C2."""
+    return httpx.create_ssl_context()
 
 
 def _json(response: httpx.Response) -> dict[str, object]:
