@@ -35,9 +35,10 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from headwater.errors import ApiError
-from headwater.jobs.config import NAME, parse_job
+from headwater.jobs.config import NAME
 from headwater.jobs.service import JobsService
 from headwater.jobs.shapes import job_json, project_json, run_json, user_json
+from headwater.jobs.spec import parse_job
 from headwater.jobs.store import IN_FLIGHT, JobRow, ProjectRow, RunRow, UserRow
 
 PREFIX = "/api/v1"

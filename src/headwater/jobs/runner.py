@@ -29,7 +29,8 @@ from pathlib import Path
 
 import psutil
 
-from headwater.jobs.config import GB, JobSpec, SparkSettings
+from headwater.jobs.config import SparkSettings
+from headwater.jobs.spec import GB, JobSpec
 from headwater.jobs.store import JobRow, JobStore, ProjectRow, RunRow, now
 
 POLL = 0.05
@@ -55,6 +56,7 @@ class _Engine:
     run_id: str
     spec: JobSpec
     stop_requested: threading.Event = field(default_factory=threading.Event)
+    stop_reason: str = "stopped on request"
     process: subprocess.Popen[bytes] | None = None
     thread: threading.Thread | None = None
 
@@ -116,6 +118,7 @@ class Runner:
         with self._lock:
             engines = list(self._engines.values())
         for engine in engines:
+            engine.stop_reason = "stopped: the jobs service shut down"
             engine.stop_requested.set()
         for engine in engines:
             if engine.thread is not None:
@@ -220,7 +223,7 @@ class Runner:
         while process.poll() is None:
             if engine.stop_requested.wait(POLL):
                 kill_group(process)
-                self._finish(engine, "stopped", process.returncode, "stopped on request")
+                self._finish(engine, "stopped", process.returncode, engine.stop_reason)
                 return
             elapsed = time.monotonic() - began
             if spec.timeout is not None and elapsed > spec.timeout and not timed_out:

@@ -12,10 +12,11 @@ import logging
 import sys
 from pathlib import Path
 
-from headwater.jobs.config import JobsConfig, JobSpec
+from headwater.jobs.config import JobsConfig
 from headwater.jobs.reports import Reporter
 from headwater.jobs.runner import Runner, find_java, kill_leftover
 from headwater.jobs.scheduler import CronScheduler
+from headwater.jobs.spec import JobSpec
 from headwater.jobs.store import JobRow, JobStore, ProjectRow, RunRow, now
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from headwater.jobs.config import whole
 from headwater.jobs.scheduler import english_schedule
+from headwater.jobs.spec import whole
 from headwater.jobs.store import JobRow, ProjectRow, RunRow, UserRow, seconds_between
 
 ENGINE_IMAGE_ID = 1

@@ -22,7 +22,8 @@ from typing import Any
 import orjson
 
 from headwater.errors import RepositoryError
-from headwater.jobs.config import JobSpec, User
+from headwater.jobs.config import User
+from headwater.jobs.spec import JobSpec
 
 IN_FLIGHT = ("scheduling", "starting", "running", "stopping")
 FINISHED = ("succeeded", "failed", "stopped", "timedout")

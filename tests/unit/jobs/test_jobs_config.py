@@ -8,7 +8,8 @@ import pytest
 
 from conftest import make_config
 from headwater.errors import ConfigurationError
-from headwater.jobs.config import load_config, parse_job
+from headwater.jobs.config import load_config
+from headwater.jobs.spec import parse_job
 
 
 def test_a_good_file_loads_with_its_users_projects_and_jobs(tmp_path: Path) -> None:

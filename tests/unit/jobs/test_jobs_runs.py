@@ -10,8 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psutil
+import pytest
 
 from conftest import PROJECT, Jobs, auth, make_config
+from headwater.jobs.runner import find_java
 from headwater.jobs.store import JobStore
 
 
@@ -143,3 +145,57 @@ def test_a_restart_keeps_jobs_and_runs_and_fails_those_in_flight(
     finally:
         engine.kill()
         engine.wait()
+
+
+def test_without_timeout_kill_a_late_run_ends_on_its_own_as_timedout(jobs: Jobs) -> None:
+    (jobs.service.store.path.parent.parent / "scripts" / "late.py").write_text(
+        "import time\ntime.sleep(1)\nprint('done late')\n"
+    )
+    job = jobs.create(name="late", script="late.py", timeout="0.3 sec")
+    run = jobs.wait(job["id"], jobs.start(job["id"])["latest"]["id"])
+    assert (run["status"], run["exit_code"]) == ("timedout", 0)
+    assert jobs.log(job["id"], run["id"]) == "done late\n"
+
+
+def test_stopping_the_service_stops_its_runs_with_the_reason(jobs: Jobs) -> None:
+    job = jobs.create(name="sleep", script="sleep.py")
+    run_id = jobs.start(job["id"])["latest"]["id"]
+    pid = pid_of(jobs, run_id)
+    store_path = jobs.service.store.path
+    jobs.service.stop()
+    store = JobStore(store_path)
+    try:
+        run = store.run(run_id)
+        assert run is not None
+        assert (run.status, run.reason) == ("stopped", "stopped: the jobs service shut down")
+    finally:
+        store.close()
+    assert gone(pid)
+
+
+def test_without_java_the_service_says_what_is_missing_and_pyspark_runs_fail_clearly(
+    jobs: Jobs, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-jdk"))
+    java, message = find_java()
+    assert java is None
+    assert "JAVA_HOME=" in message and "install a JRE" in message
+    jobs.service.runner.java = None
+    job = jobs.create(name="spark", script="hello.py", kernel="pyspark")
+    run = jobs.wait(job["id"], jobs.start(job["id"])["latest"]["id"])
+    assert run["status"] == "failed" and "Java is missing" in run["reason"]
+    assert "Java is missing" in jobs.log(job["id"], run["id"])
+
+
+def test_a_pyspark_run_gets_spark_settings_from_the_configuration(jobs: Jobs) -> None:
+    (jobs.service.store.path.parent.parent / "scripts" / "env.py").write_text(
+        "import os\nfor k in ('PYSPARK_SUBMIT_ARGS', 'SPARK_LOCAL_IP', 'CDSW_ENGINE_ID'):\n"
+        "    print(k, os.environ[k])\n"
+    )
+    jobs.service.runner.java = "/usr/bin/java"
+    job = jobs.create(name="env", script="env.py", kernel="pyspark", cpu=2, memory=4)
+    run = jobs.wait(job["id"], jobs.start(job["id"])["latest"]["id"])
+    log = jobs.log(job["id"], run["id"])
+    assert "--master local[2] --driver-memory 2048m" in log
+    assert "--conf spark.driver.host=127.0.0.1" in log and log.count("pyspark-shell") == 1
+    assert "SPARK_LOCAL_IP 127.0.0.1" in log and f"CDSW_ENGINE_ID {run['id']}" in log
