@@ -151,9 +151,13 @@ class _ConfigReader(schema.ValueReader):
         if token is not None and token_file is not None:
             self.problem("c2.token-file", "give token or token-file, not both")
         elif token_file is not None:
-            token = token_file.read_text(encoding="utf-8").strip()
-            if not token:
-                self.problem("c2.token-file", f"{token_file} is empty")
+            try:
+                token = token_file.read_text(encoding="utf-8").strip() or None
+            except (OSError, UnicodeDecodeError) as exc:
+                self.problem("c2.token-file", f"cannot read {str(token_file)!r}: {exc}")
+            else:
+                if token is None:
+                    self.problem("c2.token-file", f"{token_file} is empty")
         if data and not urls and "urls" not in data:
             self.problem(
                 "c2.urls", "is required with c2:", "the hubs' URLs, e.g. [http://hub:8080]"

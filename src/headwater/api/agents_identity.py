@@ -88,7 +88,7 @@ def load_known_agents(path: str | os.PathLike[str]) -> KnownAgents:
             file = Path(token_file) if Path(token_file).is_absolute() else path.parent / token_file
             try:
                 token = file.read_text(encoding="utf-8").strip()
-            except OSError as exc:
+            except (OSError, UnicodeDecodeError) as exc:
                 reader.problem(f"{where}.token-file", f"cannot read {str(file)!r}: {exc}")
         if token is not None and len(token) < 8:
             reader.problem(
