@@ -214,6 +214,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                     "IMAGES_PATH": str(base / "lake" / "images"),
                 },
             },
+            {
+                "project": "tspann/edge-to-ai",
+                "name": "status",
+                "script": "status.py",
+                "kernel": "pyspark",
+                "cpu": 1,
+                "memory": 2,
+                "timeout": 10,
+                "timeout_kill": True,
+                "environment": {**env, "JOBSTATUS_PATH": str(base / "lake" / "jobstatus")},
+            },
             {"project": "tspann/scratch", "name": "hello", "script": "hello.py"},
             {"project": "tspann/scratch", "name": "sleep", "script": "sleep.py"},
         ],
@@ -266,6 +277,58 @@ def test_the_join_job_pairs_every_reading_with_its_image(world: dict[str, Any]) 
     for row in with_image:
         assert row["image_filename"] == row["imgname"].rsplit("/", 1)[1]
         assert row["image_label_1"] == f"l{int(row['cputemp']) - 44}"
+
+
+def jobstatus_record(answer: dict[str, Any]) -> dict[str, Any]:
+    """What FlattenJson and the seed's Jolt chain make of an answer (tested against the
+    processors in tests/unit/jobs/test_jobs_jobstatus.py)."""
+    flat: dict[str, Any] = {}
+
+    def walk(value: Any, prefix: str) -> None:
+        if isinstance(value, dict) and value:
+            for key, item in value.items():
+                walk(item, f"{prefix}_{key}" if prefix else key)
+        else:
+            flat[prefix] = value
+
+    walk(answer, "")
+    dropped = ("environment", "latest_k8s", "report_attachments")
+    return {k: v for k, v in flat.items() if not k.startswith(dropped)}
+
+
+def test_the_status_job_counts_runs_per_status_with_durations(world: dict[str, Any]) -> None:
+    service: JobsProcess = world["service"]
+    hello = f"{SCRATCH}/jobs/{service.job_id(SCRATCH, 'hello')}"
+    records = []
+    for _ in range(2):
+        started = service.start(hello)
+        records.append(jobstatus_record(started))
+        service.wait(hello, started["latest"]["id"], 30)
+        ended = service.client.get(started["latest"]["url"]).json()
+        records.append(jobstatus_record(ended))
+    schema = json.loads((SEED / "jobstatus.avsc").read_text())
+    types = {"int": pa.int32(), "string": pa.string(), "boolean": pa.bool_()}
+    arrow = pa.schema(
+        [(f["name"], types[next(t for t in f["type"] if t != "null")]) for f in schema["fields"]]
+    )
+    folder = world["base"] / "lake" / "jobstatus"
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(records, arrow), folder / "jobstatus-1.parquet")
+
+    job = f"{SEEDJOBS}/jobs/{service.job_id(SEEDJOBS, 'status')}"
+    api = {"JOBS_API_URL": service.url, "JOBS_API_KEY": KEY}
+    run = service.wait(job, service.start(job, environment=api)["latest"]["id"], timeout=180)
+    log = service.client.get(f"{job}/runs/{run['id']}/log").text
+    assert run["status"] == "succeeded", log
+    assert "status: 2 runs; succeeded 2" in log
+    out = world["base"] / "out"
+    runs = pq.read_table(out / "status_runs.parquet").to_pylist()
+    assert sorted(r["run_id"] for r in runs) == sorted({r["latest_id"] for r in records})
+    assert all(r["status"] == "succeeded" and r["duration"] > 0 for r in runs)
+    (summary,) = pq.read_table(out / "status_summary.parquet").to_pylist()
+    assert (summary["status"], summary["runs"]) == ("succeeded", 2)
+    assert summary["mean_duration"] > 0
+    assert "Runs per status" in (out / "status.html").read_text()
 
 
 def test_bad_requests_over_http_and_the_service_keeps_working(world: dict[str, Any]) -> None:
