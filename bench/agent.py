@@ -13,6 +13,11 @@ every two seconds after a warm-up. Two runs:
 Anchors printed beside them: MiNiFi Java's default heap, 256 MB, and MiNiFi's promise
 of "less than 40 MB". The issue asks for the figure after 10 minutes (--seconds 600).
 
+Run (a) twice: as installed here, and as on a device. This machine has development
+tools installed (trio, click, pygments, rich) that httpx and httpcore import whenever
+they are present, though neither needs them; `pip install headwater[agent]` on a device
+brings none of them, so the second run starts the agent with them hidden.
+
     python bench/agent.py [--seconds 120] [--only readings|device]
 """
 
@@ -76,9 +81,19 @@ def agent_config(root: Path, name: str, hub_url: str, device: bool) -> Path:
     return path
 
 
-def measure(config: Path, seconds: float) -> tuple[list[float], float]:
+NOT_ON_A_DEVICE = ("trio", "click", "pygments", "rich")
+_AS_ON_A_DEVICE = (
+    "import sys\n"
+    f"for name in {NOT_ON_A_DEVICE!r}: sys.modules[name] = None  # not installed there\n"
+    "from headwater.cli import main\n"
+    "sys.exit(main(['agent', *sys.argv[1:]]))\n"
+)
+
+
+def measure(config: Path, seconds: float, device: bool = False) -> tuple[list[float], float]:
     """RSS samples in MB, and CPU as a share of one core over the steady part."""
-    command = [sys.executable, "-m", "headwater", "agent", "--config", str(config)]
+    launch = ["-c", _AS_ON_A_DEVICE] if device else ["-m", "headwater", "agent"]
+    command = [sys.executable, *launch, "--config", str(config)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         agent = psutil.Process(process.pid)
@@ -117,14 +132,18 @@ def main() -> None:
         hub, url = start_hub(root)
         try:
             if args.only != "device":
-                samples, cpu = measure(agent_config(root, "readings", url, False), args.seconds)
-                report(
-                    f"(a) agent, readings only (no camera, no classifier), {args.seconds:.0f} s",
-                    samples,
-                    cpu,
-                    "30 MB",
-                    "   (goal: 2%)",
-                )
+                config = agent_config(root, "readings", url, False)
+                for device in (False, True):
+                    samples, cpu = measure(config, args.seconds, device)
+                    where = "as on a device" if device else "as installed here"
+                    report(
+                        f"(a) agent, readings only (no camera, no classifier), {where},"
+                        f" {args.seconds:.0f} s",
+                        samples,
+                        cpu,
+                        "30 MB",
+                        "   (goal: 2%)",
+                    )
             if args.only != "readings":
                 samples, cpu = measure(agent_config(root, "device", url, True), args.seconds)
                 report(
