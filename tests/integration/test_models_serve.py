@@ -111,6 +111,7 @@ def served(folders: dict[str, Path]) -> Iterator[ModelServer]:
                 if HAVE_DETECTOR
                 else {}
             ),
+            "slow": {"kind": "python", "file": "user.py", "timeout": "1 sec"},
             "user": {
                 "kind": "python",
                 "file": "user.py",
@@ -289,3 +290,18 @@ def test_the_detector_answers_the_seeds_fields(client: httpx.Client) -> None:
     assert found["class1"] == "person" and found["shape"] == "(1080, 810, 3)"
     classes = [d["class"] for d in found["detections"]]
     assert classes.count("person") >= 3 and "bus" in classes
+
+
+def test_a_request_past_the_timeout_is_a_504_and_the_worker_restarts(
+    client: httpx.Client, served: ModelServer, folders: dict[str, Path]
+) -> None:
+    (replica,) = served.runners["slow"].replicas
+    before = replica.pid
+    marker = str(folders["markers"] / "slow")
+    began = time.monotonic()
+    late = client.post("/v1/models/slow/predict", json={"sleep": 30, "marker": marker})
+    assert late.status_code == 504 and time.monotonic() - began < 15
+    assert "took longer than 1 s" in late.json()["message"]
+    poll(lambda: replica.loaded and replica.pid != before, what="a new worker")
+    again = client.post("/v1/models/slow/predict", json={"x": 1})
+    assert again.status_code == 200 and again.json()["echo"] == {"x": 1}

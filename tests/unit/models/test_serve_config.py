@@ -44,6 +44,7 @@ def test_every_problem_is_listed_with_its_path(tmp_path: Path) -> None:
                 "batching": {"max-wait-ms": -1},
             },
             "f": {"kind": "builtin", "builtin": "imagenet-classifier", "colour": "blue"},
+            "g": {"kind": "builtin", "builtin": "imagenet-classifier", "timeout": "soon"},
         },
     }
     with pytest.raises(ConfigurationError) as caught:
@@ -61,6 +62,7 @@ def test_every_problem_is_listed_with_its_path(tmp_path: Path) -> None:
         "models.d.file",
         "models.e.batching.max-wait-ms",
         "models.f.colour",
+        "models.g.timeout",
     ]
     text = str(caught.value)
     assert "defines no top-level function 'predict'" in text and "it defines score" in text

@@ -6,7 +6,8 @@ is ``{"success": true, "response": <what the model returned>}``. Every refusal h
 CDSW's envelope too, ``{"success": false, "message": <reason>}``, with a 4xx status
 (401: no or unknown access key; 400: not JSON; 413: too large; 422: an image that
 cannot be had or read; 429: queue full, with Retry-After), a 500 for an exception in a
-user's model (its message included) and a 503 for a replica that died.
+user's model (its message included), a 503 for a replica that died and a 504 for one
+that overran the model's timeout.
 
 Plain ones: ``POST /v1/models/{name}/predict`` (an image as the body, as multipart
 ``file``/``image``, or JSON as in call-model's ``request``; an access key, if the model
@@ -113,6 +114,7 @@ class ModelService:
                 "queueLimit": spec.batching.queue_limit,
             },
             "accessKeys": len(spec.access_keys),
+            "timeoutSeconds": spec.timeout,
             "input": "an image (url or base64)" if spec.kind == "builtin" else "JSON arguments",
         }
 
@@ -249,4 +251,5 @@ def _reason(status: int) -> str:
         429: "overloaded",
         500: "model_error",
         503: "unavailable",
+        504: "timeout",
     }.get(status, str(status))

@@ -9,7 +9,8 @@ request leaves after ``max-wait-ms`` (2 ms by default).
 
 Past ``queue-limit`` waiting requests, ``submit`` refuses at once (``Overloaded``: 429
 with a Retry-After from the recent time per request), so a burst costs the clients a
-retry rather than the server its memory. A replica that dies fails its batch
+retry rather than the server its memory. A batch that overruns the model's ``timeout``
+fails (504) and its replica is killed. A replica that dies fails its batch
 (``WorkerDied``, 503) and is started again while the others go on serving.
 """
 
@@ -150,15 +151,24 @@ class ModelRunner:
         loop = asyncio.get_running_loop()
         self.metrics.batch_size.labels(self.spec.name).observe(len(batch))
         began = time.perf_counter()
+        work = loop.run_in_executor(self._executor, replica.run, [p.payload for p in batch])
         try:
-            results = await loop.run_in_executor(
-                self._executor, replica.run, [p.payload for p in batch]
-            )
-        except WorkerDied as exc:
-            log.warning("%s", exc)
+            results = await asyncio.wait_for(asyncio.shield(work), self.spec.timeout)
+        except (WorkerDied, TimeoutError) as exc:
+            failure = ApiError(503, str(exc))
+            if isinstance(exc, TimeoutError):
+                failure = ApiError(
+                    504,
+                    f"model {self.spec.name!r} took longer than {self.spec.timeout:g} s; its "
+                    f"worker process (pid {replica.pid}) was stopped and is being restarted",
+                )
+                replica.kill()  # its thread's wait for the answer then ends
+                with contextlib.suppress(WorkerDied):
+                    await work
+            log.warning("%s", failure)
             for pending in batch:
                 if not pending.future.done():
-                    pending.future.set_exception(ApiError(503, str(exc)))
+                    pending.future.set_exception(failure)
             self.metrics.restarts.labels(self.spec.name).inc()
             if await self._restart(replica):
                 self._idle.put_nowait(replica)

@@ -18,6 +18,7 @@
         replicas: 2                      # worker processes, each holding the model
         threads: 1                       # onnxruntime threads per replica (0: one per core)
         batching: {max-batch-size: 16, max-wait-ms: 2, queue-limit: 256}
+        timeout: 60 sec                  # a batch running longer: 504, its replica restarted
       echo:
         kind: python
         file: echo.py                    # relative to this file's folder
@@ -72,6 +73,7 @@ class ModelSpec:
     threads: int = 0
     batching: Batching = field(default_factory=Batching)
     description: str = ""
+    timeout: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,7 @@ def _model(name: str, raw: Any, base: Path, problems: list[Problem]) -> ModelSpe
         problems.append(Problem(where, "expected a mapping with at least `kind:`"))
         return None
     known = ("kind", "builtin", "variant", "file", "function", "access-keys", "replicas")
-    _unknown(raw, (*known, "threads", "batching", "description"), where, problems)
+    _unknown(raw, (*known, "threads", "batching", "description", "timeout"), where, problems)
     kind = str(raw.get("kind", ""))
     spec: dict[str, Any] = {"name": name, "kind": kind}
     if kind == "builtin":
@@ -202,6 +204,9 @@ def _model(name: str, raw: Any, base: Path, problems: list[Problem]) -> ModelSpe
     spec["threads"] = _whole(raw, "threads", 0, 0, where, problems)
     spec["batching"] = _batching(raw.get("batching") or {}, kind, f"{where}.batching", problems)
     spec["description"] = str(raw.get("description", ""))
+    spec["timeout"] = _convert(raw, "timeout", parse_duration, 60.0, where, problems)
+    if spec["timeout"] <= 0:
+        problems.append(Problem(f"{where}.timeout", "expected a time period above 0"))
     return ModelSpec(**spec)
 
 

@@ -206,6 +206,11 @@ class Replica:
             "running this request; it is being restarted, retry the request"
         )
 
+    def kill(self) -> None:
+        """End the process at once (a batch that overran): ``run`` then raises WorkerDied."""
+        if self.process is not None and self.process.is_alive():
+            self.process.kill()
+
     def stop(self, timeout: float = 5.0) -> None:
         """Ask the process to finish, then terminate (and kill) it if it will not."""
         self.loaded = False
