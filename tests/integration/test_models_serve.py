@@ -168,6 +168,8 @@ def test_the_plain_endpoint_takes_a_body_or_a_form(client: httpx.Client) -> None
     assert client.post("/v1/models/nothing/predict", content=b"x").status_code == 404
     listed = {m["name"]: m for m in client.get("/v1/models").json()["models"]}
     assert listed["imagenet"]["variant"] == "int8" and listed["imagenet"]["ready"] is True
+    assert listed["imagenet"]["prepared"]["architecture"] == "efficientnet-lite0"
+    assert listed["imagenet"]["description"].startswith("EfficientNet-Lite0")
     assert listed["user"]["kind"] == "python" and listed["user"]["function"] == "predict"
     assert client.get("/health").json()["status"] == "UP"
     assert client.get("/ready").json() == {"ready": True}

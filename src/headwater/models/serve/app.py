@@ -49,9 +49,14 @@ class ModelService:
     """The runners, the image source and the metrics that the routes share."""
 
     def __init__(
-        self, config: ServeConfig, runners: dict[str, ModelRunner], metrics: ServeMetrics
+        self,
+        config: ServeConfig,
+        runners: dict[str, ModelRunner],
+        metrics: ServeMetrics,
+        manifests: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         self.config = config
+        self.manifests = manifests or {}  # a built-in model's, by model name
         self.runners = runners
         self.metrics = metrics
         self.images = ImageSource(config.inputs)
@@ -100,7 +105,13 @@ class ModelService:
             "variant": spec.variant if spec.kind == "builtin" else None,
             "file": str(spec.file) if spec.file else None,
             "function": spec.function if spec.kind == "python" else None,
-            "description": spec.description,
+            "description": spec.description or self._manifest(spec).get("description", ""),
+            "prepared": {
+                key: self._manifest(spec)[key]
+                for key in ("architecture", "created", "input", "sources")
+                if key in self._manifest(spec)
+            }
+            or None,
             "replicas": [
                 {"index": r.index, "pid": r.pid, "loaded": r.loaded, "batches": r.batches}
                 for r in runner.replicas
@@ -117,6 +128,9 @@ class ModelService:
             "timeoutSeconds": spec.timeout,
             "input": "an image (url or base64)" if spec.kind == "builtin" else "JSON arguments",
         }
+
+    def _manifest(self, spec: ModelSpec) -> dict[str, Any]:
+        return self.manifests.get(spec.name, {})
 
 
 def create_app(service: ModelService) -> Starlette:

@@ -19,7 +19,7 @@ from typing import Any
 
 import uvicorn
 
-from headwater.models.cache import find_model
+from headwater.models.cache import cache_root, find_model, read_manifest
 from headwater.models.serve.app import ModelService, create_app
 from headwater.models.serve.batching import ModelRunner
 from headwater.models.serve.config import ServeConfig
@@ -51,7 +51,7 @@ class ModelServer:
             name: ModelRunner(spec, self.cache, self.metrics)
             for name, spec in config.models.items()
         }
-        self.service = ModelService(config, self.runners, self.metrics)
+        self.service = ModelService(config, self.runners, self.metrics, self._manifests())
         self._server = uvicorn.Server(
             uvicorn.Config(
                 create_app(self.service),
@@ -72,6 +72,16 @@ class ModelServer:
         for spec in self.config.models.values():
             if spec.kind == "builtin":
                 find_model(spec.builtin, spec.variant, self.cache)
+
+    def _manifests(self) -> dict[str, dict[str, Any]]:
+        """The prepared built-in models' manifests, for GET /v1/models."""
+        found = {}
+        for spec in self.config.models.values():
+            if spec.kind == "builtin":
+                manifest = read_manifest(cache_root(self.cache) / spec.builtin)
+                if manifest is not None:
+                    found[spec.name] = manifest
+        return found
 
     @property
     def url(self) -> str:
@@ -171,8 +181,6 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def describe(server: ModelServer) -> list[str]:
     """The lines the CLI prints on start: where it listens, where models come from."""
-    from headwater.models.cache import cache_root
-
     lines = [
         f"models service listening on {server.url} "
         f"(CDSW: POST {server.url}/api/altus-ds-1/models/call-model)"
