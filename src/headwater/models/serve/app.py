@@ -66,8 +66,13 @@ class ModelService:
 
     async def predict(self, spec: ModelSpec, request: Any) -> Any:
         """What the model answers to one request (ApiError when it cannot)."""
-        payload = await self.images.image(request) if spec.kind == "builtin" else request
-        return self._unwrap(await self.runners[spec.name].submit(payload))
+        runner = self.runners[spec.name]
+        if spec.kind == "builtin":
+            with runner.expecting():
+                payload = await self.images.image(request)
+        else:
+            payload = request
+        return self._unwrap(await runner.submit(payload))
 
     async def predict_image(self, spec: ModelSpec, image: bytes) -> Any:
         if len(image) > self.config.inputs.max_bytes:
@@ -192,7 +197,8 @@ def create_app(service: ModelService) -> Starlette:
             if spec.kind != "builtin":
                 raise ApiError(415, f"model {spec.name!r} takes JSON arguments, not a form")
             return await service.predict_image(spec, await _form_image(request))
-        body = await service.body(request)
+        with service.runners[spec.name].expecting():
+            body = await service.body(request)
         if kind == "application/json" or spec.kind == "python":
             try:
                 arguments = orjson.loads(body)

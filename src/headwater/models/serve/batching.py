@@ -4,8 +4,9 @@ A request waits in the queue; the dispatcher takes an idle replica, then the req
 waiting (up to ``max-batch-size``, and its fair share when other replicas are idle too),
 first giving the oldest until ``max-wait-ms`` after it arrived for more to join. Under
 load the replicas are busy, requests pile up, and the next batch is full the moment a
-replica frees: the batch size follows the load with no tuning. At low load a lone
-request leaves after ``max-wait-ms`` (2 ms by default).
+replica frees: the batch size follows the load with no tuning. The wait ends early when
+no other request for the model is on its way (``arriving``: its body or image still
+being read), so a lone request at low load leaves at once.
 
 Past ``queue-limit`` waiting requests, ``submit`` refuses at once (``Overloaded``: 429
 with a Retry-After from the recent time per request), so a burst costs the clients a
@@ -22,6 +23,7 @@ import logging
 import math
 import time
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -66,6 +68,16 @@ class ModelRunner:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._seconds_per_request = 0.05  # a moving average, for Retry-After
         self._running = False
+        self.arriving = 0  # requests for this model whose input is still being read
+
+    @contextlib.contextmanager
+    def expecting(self) -> Iterator[None]:
+        """While a request's input is read: the batcher may wait for it."""
+        self.arriving += 1
+        try:
+            yield
+        finally:
+            self.arriving -= 1
 
     @property
     def ready(self) -> bool:
@@ -131,7 +143,11 @@ class ModelRunner:
                 self._arrived.clear()
                 await self._arrived.wait()
             deadline = self._queue[0].arrived + wait
-            while len(self._queue) < limit and (remaining := deadline - loop.time()) > 0:
+            while (
+                len(self._queue) < limit
+                and self.arriving > 0
+                and (remaining := deadline - loop.time()) > 0
+            ):
                 self._arrived.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._arrived.wait(), remaining)

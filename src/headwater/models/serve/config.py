@@ -51,9 +51,10 @@ VARIANTS = ("fp32", "int8")
 
 @dataclass(frozen=True)
 class Batching:
-    """Dynamic batching: a batch leaves when it holds ``max_batch_size`` requests or its
-    first request has waited ``max_wait_ms``; past ``queue_limit`` waiting requests the
-    service answers 429 (back pressure) instead of queueing more."""
+    """Dynamic batching: a batch leaves when it holds ``max_batch_size`` requests, its
+    first request has waited ``max_wait_ms``, or no other request is on its way; past
+    ``queue_limit`` waiting requests the service answers 429 (back pressure) instead of
+    queueing more."""
 
     max_batch_size: int = 16
     max_wait_ms: float = 2.0
