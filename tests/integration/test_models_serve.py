@@ -88,9 +88,18 @@ def web(folders: dict[str, Path]) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def served(folders: dict[str, Path]) -> Iterator[ModelServer]:
+def served(folders: dict[str, Path], moto_endpoint: str) -> Iterator[ModelServer]:
+    s3 = {
+        "key": "testing",
+        "secret": "testing",
+        "client_kwargs": {"endpoint_url": moto_endpoint, "region_name": "us-east-1"},
+    }
     raw = {
-        "inputs": {"max-bytes": "600 KB", "allowed-root": str(folders["allowed"])},
+        "inputs": {
+            "max-bytes": "600 KB",
+            "allowed-root": str(folders["allowed"]),
+            "storage-options": {"s3://": s3},
+        },
         "models": {
             "imagenet": {
                 "kind": "builtin",
@@ -307,3 +316,22 @@ def test_a_request_past_the_timeout_is_a_504_and_the_worker_restarts(
     poll(lambda: replica.loaded and replica.pid != before, what="a new worker")
     again = client.post("/v1/models/slow/predict", json={"x": 1})
     assert again.status_code == 200 and again.json()["echo"] == {"x": 1}
+
+
+def test_an_image_by_s3_url(client: httpx.Client, moto_endpoint: str) -> None:
+    import boto3
+
+    bucket = boto3.client(
+        "s3",
+        endpoint_url=moto_endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
+    bucket.create_bucket(Bucket="model-inputs")
+    bucket.put_object(Bucket="model-inputs", Key="a/coffee.png", Body=photo("coffee").read_bytes())
+    answer = call(client, KEY, {"url": "s3://model-inputs/a/coffee.png"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["response"]["label_1"] == "espresso"
+    missing = call(client, KEY, {"url": "s3://model-inputs/a/none.png"})
+    assert missing.status_code == 422 and "cannot read s3://" in missing.json()["message"]
