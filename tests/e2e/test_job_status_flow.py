@@ -4,20 +4,23 @@ of every run (``scheduling`` and the final status) as ``jobstatus`` rows in Parq
 whose columns and types are those of ``jobstatus.avsc``; the service's history shows
 the 20 runs with their durations.
 
-The job is a plain Python script: 20 PySpark runs would take many minutes on a small
-machine (each Spark start costs 10-40 s); the jobs' Spark runs are tested in
-tests/integration/test_jobs_service.py.
+By default the job is a plain Python script: 20 PySpark runs take many minutes on a
+small machine (each Spark start costs 10-40 s), and the jobs' Spark runs are tested in
+tests/integration/test_jobs_service.py. With ``HEADWATER_JOBS_E2E_SPARK=1`` the job
+is the seed's ``sensors`` job (jobs/sensors.py on PySpark, two engines at a time).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from flowharness import REPOSITORY, RunFlow, poll, seed_path
@@ -30,6 +33,7 @@ from headwater.jobs.service import JobsService
 pytestmark = pytest.mark.e2e
 
 RUNS = 20
+SPARK = os.environ.get("HEADWATER_JOBS_E2E_SPARK") == "1"
 KEY = "uu1ltbtc5jmo7s2dgtkvlhbaxq7iw2v8"
 AVRO_TO_ARROW = {"int": "int32", "long": "int64", "string": "string", "boolean": "bool"}
 
@@ -39,12 +43,28 @@ def jobs_service(tmp_path: Path) -> Iterator[tuple[str, JobsService]]:
     scripts = tmp_path / "scripts"
     scripts.mkdir()
     (scripts / "quick.py").write_text("import time\nprint('working')\ntime.sleep(0.3)\n")
+    job: dict[str, Any] = {"project": "tspann/edge-to-ai", "name": "quick", "script": "quick.py"}
+    if SPARK:
+        scripts = REPOSITORY / "jobs"
+        sensors = tmp_path / "sensors" / "a.parquet"
+        sensors.parent.mkdir()
+        reading = json.loads(seed_path("sensor_reading.json").read_text())
+        pq.write_table(pa.Table.from_pylist([reading] * 100), sensors)
+        job = {
+            **job,
+            "name": "sensors",
+            "script": "sensors.py",
+            "kernel": "pyspark",
+            "memory": 2,
+            "environment": {"SENSORS_PATH": str(sensors), "OUTPUT_DIR": str(tmp_path / "out")},
+        }
     config = parse_config(
         {
             "data-dir": "jobs-data",
+            "max-concurrent-runs": 2 if SPARK else 0,
             "users": {"tspann": {"name": "Timothy Spann", "email": "t@e.com", "api-key": KEY}},
-            "projects": {"tspann/edge-to-ai": {"name": "Edge to AI", "directory": "scripts"}},
-            "jobs": [{"project": "tspann/edge-to-ai", "name": "quick", "script": "quick.py"}],
+            "projects": {"tspann/edge-to-ai": {"name": "Edge to AI", "directory": str(scripts)}},
+            "jobs": [job],
         },
         tmp_path,
     )
@@ -74,14 +94,15 @@ def test_the_job_status_flow_stores_every_run_start_and_end(
             "lake": str(lake),
             "min_records": str(2 * RUNS),
             "max_records": str(2 * RUNS),
-            "max_bin_age": "2 min",
+            "max_bin_age": "60 min" if SPARK else "2 min",
         },
     )
 
     def stored() -> list[Path]:
         return sorted(p for p in (lake / "jobstatus").glob("*.parquet"))
 
-    poll(lambda: len(stored()) == 1, timeout=120, what="the Parquet file of 40 records")
+    timeout = 1800 if SPARK else 120
+    poll(lambda: len(stored()) == 1, timeout=timeout, what="the Parquet file of 40 records")
     assert not (lake / "failed").exists() or not list((lake / "failed").iterdir())
     table = pq.read_table(stored()[0])
     schema = json.loads(seed_path("jobstatus.avsc").read_text())
@@ -103,6 +124,9 @@ def test_the_job_status_flow_stores_every_run_start_and_end(
     ).json()
     assert {r["id"] for r in history} == set(by_run)
     assert all(r["status"] == "succeeded" and r["duration"] > 0.3 for r in history)
+    if SPARK:
+        log = httpx.get(history[0]["log_url"], headers=auth).text
+        assert "sensors: 100 readings from 1 device(s)" in log
     job = httpx.get(f"{url}/api/v1/projects/tspann/edge-to-ai/jobs/1", headers=auth).json()
     assert (job["total_runs"], job["total_failures"]) == (RUNS, 0)
     assert hub.status() is not None

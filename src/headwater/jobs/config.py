@@ -5,6 +5,7 @@
     data-dir: ./headwater-data/jobs     # the SQLite store and the runs' logs (relative
                                         # paths are relative to this file's folder)
     base-url: http://jobs.example:8082  # for the url/html_url fields (default: where it listens)
+    max-concurrent-runs: 2              # more runs wait in `scheduling` (default 0: no limit)
     spark:
       master: local[*]                  # or spark://host:7077, yarn, k8s://...
       local-ip: 127.0.0.1               # SPARK_LOCAL_IP of every run
@@ -37,6 +38,10 @@ import yaml
 from headwater.errors import ConfigurationError, Problem
 from headwater.jobs.spec import JobSpec, env_value, kind_of, parse_job
 
+TOP_LEVEL: tuple[str, ...] = (
+    *("data-dir", "base-url", "max-concurrent-runs", "spark", "smtp", "users", "projects"),
+    "jobs",
+)
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -82,6 +87,7 @@ class JobsConfig:
     users: tuple[User, ...] = ()
     projects: tuple[ProjectSpec, ...] = ()
     jobs: tuple[tuple[str, JobSpec], ...] = ()  # (owner/slug, job)
+    max_concurrent_runs: int = 0  # 0: no limit
 
 
 def load_config(path: str | Path) -> JobsConfig:
@@ -99,11 +105,18 @@ def parse_config(data: Any, base: Path) -> JobsConfig:
     if not isinstance(data, Mapping):
         raise ConfigurationError(f"expected a mapping at the top, got {kind_of(data)}")
     problems: list[Problem] = []
-    known = ("data-dir", "base-url", "spark", "smtp", "users", "projects", "jobs")
+    known = TOP_LEVEL
     for key in data:
         if key not in known:
             problems.append(Problem(str(key), "unknown setting", f"known: {', '.join(known)}"))
     data_dir = base / str(data.get("data-dir", "headwater-data/jobs"))
+    concurrent = data.get("max-concurrent-runs", 0)
+    if isinstance(concurrent, bool) or not isinstance(concurrent, int) or concurrent < 0:
+        hint = "0 for no limit"
+        problems.append(
+            Problem("max-concurrent-runs", f"expected a whole number, got {concurrent!r}", hint)
+        )
+        concurrent = 0
     spark = _section(data, "spark", ("master", "local-ip", "conf"), problems)
     conf = spark.get("conf", {})
     if not isinstance(conf, Mapping):
@@ -195,6 +208,7 @@ def parse_config(data: Any, base: Path) -> JobsConfig:
         tuple(users),
         tuple(projects),
         tuple(jobs),
+        concurrent,
     )
 
 

@@ -72,6 +72,7 @@ class Runner:
         on_finish: Callable[[RunRow], None] | None = None,
         *,
         base_environment: dict[str, str] | None = None,
+        max_concurrent: int = 0,
     ) -> None:
         self.store = store
         self.spark = spark
@@ -82,6 +83,7 @@ class Runner:
         self._engines: dict[str, _Engine] = {}
         self._lock = threading.Lock()
         self._next_core = 0
+        self._slots = threading.BoundedSemaphore(max_concurrent) if max_concurrent else None
         log_dir.mkdir(parents=True, exist_ok=True)
 
     def start(self, job: JobRow, project: ProjectRow, environment: dict[str, str]) -> RunRow:
@@ -167,16 +169,36 @@ class Runner:
         return {available[(first + i) % len(available)] for i in range(count)}
 
     def _run(self, engine: _Engine, job: JobRow, project: ProjectRow, run: RunRow) -> None:
+        slot = False
         try:
-            self._engine(engine, job, project, run)
+            slot = self._wait_for_slot(engine)
+            if slot:
+                self._engine(engine, job, project, run)
+            else:
+                self._finish(engine, "stopped", None, engine.stop_reason + " (still scheduling)")
         except Exception as exc:  # the run must end with a reason, whatever went wrong
             self._finish(engine, "failed", None, f"the engine could not run: {exc}")
         finally:
+            if slot and self._slots is not None:
+                self._slots.release()
             with self._lock:
                 self._engines.pop(engine.run_id, None)
             ended = self.store.run(engine.run_id)
             if ended is not None and self.on_finish is not None:
                 self.on_finish(ended)
+
+    def _wait_for_slot(self, engine: _Engine) -> bool:
+        """With ``max_concurrent``, a run stays ``scheduling`` until an engine ends;
+        False when it was stopped while waiting."""
+        if self._slots is None:
+            return not engine.stop_requested.is_set()
+        while not self._slots.acquire(timeout=POLL):
+            if engine.stop_requested.is_set():
+                return False
+        if engine.stop_requested.is_set():
+            self._slots.release()
+            return False
+        return True
 
     def _engine(self, engine: _Engine, job: JobRow, project: ProjectRow, run: RunRow) -> None:
         spec = job.spec
@@ -187,9 +209,6 @@ class Runner:
             problem = f"no such script: {script}"
         elif spec.kernel == "pyspark" and self.java is None:
             problem = find_java()[1]
-        if engine.stop_requested.is_set():
-            self._finish(engine, "stopped", None, "stopped before it started")
-            return
         if problem is not None:
             Path(run.log_path).write_text(problem + "\n", encoding="utf-8")
             self._finish(engine, "failed", None, problem)

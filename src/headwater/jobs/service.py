@@ -46,7 +46,13 @@ class JobsService:
             assert found is not None
             self.store.put_job(found.id, spec, owner)
         self.reporter = Reporter(config.smtp) if config.smtp is not None else None
-        self.runner = Runner(self.store, config.spark, self.data_dir / "logs", self._finished)
+        self.runner = Runner(
+            self.store,
+            config.spark,
+            self.data_dir / "logs",
+            self._finished,
+            max_concurrent=config.max_concurrent_runs,
+        )
         self.scheduler = CronScheduler(self.store, lambda job: self._scheduled(job))
         self._stopped = False
 

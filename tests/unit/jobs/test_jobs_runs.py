@@ -199,3 +199,22 @@ def test_a_pyspark_run_gets_spark_settings_from_the_configuration(jobs: Jobs) ->
     assert "--master local[2] --driver-memory 2048m" in log
     assert "--conf spark.driver.host=127.0.0.1" in log and log.count("pyspark-shell") == 1
     assert "SPARK_LOCAL_IP 127.0.0.1" in log and f"CDSW_ENGINE_ID {run['id']}" in log
+
+
+def test_past_max_concurrent_runs_a_run_waits_in_scheduling(
+    tmp_path: Path, open_jobs: Callable[..., Jobs]
+) -> None:
+    jobs = open_jobs(make_config(tmp_path, **{"max-concurrent-runs": 1}))
+    job = jobs.create(name="sleep", script="sleep.py")
+    first = jobs.start(job["id"])["latest"]["id"]
+    pid_of(jobs, first)
+    second = jobs.start(job["id"])["latest"]["id"]
+    third = jobs.start(job["id"])["latest"]["id"]
+    time.sleep(0.3)
+    assert jobs.run(job["id"], second)["status"] == "scheduling"
+    jobs.service.runner.stop(third)
+    assert jobs.wait(job["id"], third)["reason"] == "stopped on request (still scheduling)"
+    jobs.service.runner.stop(first)
+    assert jobs.wait(job["id"], first)["status"] == "stopped"
+    pid_of(jobs, second)
+    assert jobs.run(job["id"], second)["status"] == "running"
