@@ -281,7 +281,7 @@ def test_a_killed_worker_fails_its_request_clearly_and_is_restarted(
         poll(marker.exists, what="the request to reach the worker")
         os.kill(before, signal.SIGKILL)
         failed = pending.result(timeout=20)
-    assert failed.status_code == 503
+    assert failed.status_code == 503 and failed.headers["Retry-After"] == "1"
     message = failed.json()["message"]
     assert f"pid {before}" in message and "killed by signal 9" in message and "restarted" in message
     poll(lambda: client.get("/ready").status_code == 200 and replica.loaded, what="a new worker")

@@ -151,7 +151,8 @@ def create_app(service: ModelService) -> Starlette:
             except Overloaded as exc:
                 response = refusal(429, str(exc), {"Retry-After": str(exc.retry_after)})
             except ApiError as exc:
-                response = refusal(exc.status, str(exc))
+                again = {"Retry-After": "1"} if exc.status == 503 else None  # a restart
+                response = refusal(exc.status, str(exc), again)
             model = getattr(request.state, "model", UNKNOWN)
             metrics = service.metrics
             metrics.requests.labels(model, endpoint, str(response.status_code)).inc()
