@@ -10,7 +10,7 @@ scikit-image's photos as JPEG bytes:
   process of their own, images/s and the ratio to raw (goal: at least 90%);
 - served one request at a time per replica (max batch 1), CDSW's way of serving;
 - low load: one client, one image at a time, p50 and p99 against raw decode plus
-  inference of one image (goal: p50 within 5 ms).
+  inference of one image on one thread, as a replica runs it (goal: p50 within 5 ms).
 
     python bench/models.py [--seconds 5] [--models imagenet-classifier:fp32,...] [--clients 8]
 
@@ -50,13 +50,15 @@ def jpegs() -> list[bytes]:
     return found
 
 
-def model(builtin: str, variant: str) -> Any:
-    """The raw model, on every core: ``run(list of JPEG bytes)`` decodes and infers."""
+def model(builtin: str, variant: str, threads: int = CORES) -> Any:
+    """The raw model (every core by default): ``run(list of JPEG bytes)`` decodes and
+    infers."""
+    cache = prepared_cache()
     if builtin == "coco-detector":
         from headwater.models.detector import ObjectDetector
 
-        return ObjectDetector.open(variant, threads=CORES, cache=prepared_cache()).detect_bytes
-    return ImageClassifier.open(variant, threads=CORES, cache=prepared_cache()).classify_bytes
+        return ObjectDetector.open(variant, threads=threads, cache=cache).detect_bytes
+    return ImageClassifier.open(variant, threads=threads, cache=cache).classify_bytes
 
 
 def raw_throughput(run: Any, images: list[bytes], seconds: float, batch: int = 8) -> float:
@@ -175,12 +177,14 @@ def main() -> None:
             f"p99 {percentile(p, 0.99) * 1e3:.1f} ms"
         )
         alone = served(builtin, variant, 1, args.seconds, 16)["latencies"]
-        reference = raw_latency(run, images, max(20, len(alone) // 4))
+        # on one thread, as a replica runs: the difference is what serving costs
+        reference = raw_latency(model(builtin, variant, 1), images, max(20, len(alone) // 4))
         raw_p50 = statistics.median(reference) * 1e3
         p50 = percentile(alone, 0.5) * 1e3
         print(
             f"  one client: p50 {p50:.1f} ms, p99 {percentile(alone, 0.99) * 1e3:.1f} ms; "
-            f"raw decode + inference p50 {raw_p50:.1f} ms (+{p50 - raw_p50:.1f} ms, goal <= 5)"
+            f"raw decode + inference (1 thread) p50 {raw_p50:.1f} ms "
+            f"({p50 - raw_p50:+.1f} ms, goal <= +5)"
         )
 
 
