@@ -79,6 +79,7 @@ def jobs_service(tmp_path: Path) -> Iterator[tuple[str, JobsService]]:
         service.stop()
 
 
+@pytest.mark.timeout(2400 if SPARK else 300)
 def test_the_job_status_flow_stores_every_run_start_and_end(
     run_flow: RunFlow, jobs_service: tuple[str, JobsService], tmp_path: Path
 ) -> None:

@@ -52,7 +52,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from headwater.api.server import ApiServer
     from headwater.errors import ConfigurationError, RepositoryError
     from headwater.jobs.api import create_app
-    from headwater.jobs.config import JobsConfig, User, load_config, parse_config
+    from headwater.jobs.config import User, load_config, parse_config
     from headwater.jobs.service import JobsService
 
     generated = None
@@ -92,7 +92,8 @@ def run_serve(args: argparse.Namespace) -> int:
         _say(line)
     if generated is not None:
         _say(f"API key of user admin (shown once): {generated}")
-    _check(JobsConfig, service)
+    if service.java is None:  # also on stderr, where operators look for trouble
+        print(f"headwater jobs serve: {service.java_message}", file=sys.stderr, flush=True)
     service.start()
     try:
         stop.wait()
@@ -101,12 +102,6 @@ def run_serve(args: argparse.Namespace) -> int:
         server.stop()
         service.stop()
     return 0
-
-
-def _check(_: type, service: Any) -> None:
-    """Java's absence is said on its own line to stderr too, where operators look."""
-    if service.java is None:
-        print(f"headwater jobs serve: {service.java_message}", file=sys.stderr, flush=True)
 
 
 def _parse_bind(text: str) -> tuple[str, int]:

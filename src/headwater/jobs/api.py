@@ -91,7 +91,7 @@ def create_app(service: JobsService) -> FastAPI:
 
     def job_of(request: Request, owner: str, slug: str, job_id: int) -> tuple[ProjectRow, JobRow]:
         _, project = project_of(request, owner, slug)
-        job = service.store.job(job_id, deleted=True)
+        job = service.store.job(job_id, deleted=True) if 0 < job_id < 2**63 else None
         if job is None or job.project_id != project.id:
             raise ApiError(404, f"no job {job_id} in {owner}/{slug}")
         if job.deleted:

@@ -123,7 +123,8 @@ class JobsService:
                 f"{self.recovered} run(s) left in flight by the last service marked failed"
             )
         jobs = self.store.jobs()
-        lines.append(f"{len(jobs)} job(s): " + ", ".join(f"{j.id} {j.spec.name}" for j in jobs))
+        listed = ", ".join(f"{j.id} {j.spec.name} ({j.spec.kernel})" for j in jobs)
+        lines.append(f"jobs: {listed or 'none yet (create them over the API)'}")
         if self.java is None and any(j.spec.kernel == "pyspark" for j in jobs):
             lines.append("warning: pyspark jobs will fail until Java is installed")
         return lines

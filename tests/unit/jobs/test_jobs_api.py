@@ -91,6 +91,8 @@ BAD = [
     ("get", "/api/v1/projects/tspann/nope/jobs", None, auth(), 404, "no project"),
     ("get", f"{PROJECT}/jobs/999", None, auth(), 404, "no job 999"),
     ("get", f"{PROJECT}/jobs/abc", None, auth(), 404, "job_id"),
+    ("get", f"{PROJECT}/jobs/{10**30}", None, auth(), 404, "no job"),
+    ("get", f"{PROJECT}/jobs/1/runs?limit=many", None, auth(), 400, "limit"),
     ("post", f"{PROJECT}/jobs/999/start", None, auth(), 404, "no job 999"),
     ("post", f"{PROJECT}/jobs", b"{not json", auth(), 400, "not JSON"),
     ("post", f"{PROJECT}/jobs", b"[1, 2]", auth(), 400, "JSON object"),
