@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from headwater.errors import HeadwaterError
+from headwater.s2s.client import hub_client
 
 HEARTBEAT_PATH = "/c2-protocol/heartbeat"
 ACKNOWLEDGE_PATH = "/c2-protocol/acknowledge"
@@ -73,13 +74,7 @@ class C2Client:
             raise ValueError("a C2 client needs at least one hub URL")
         self.urls = [url.rstrip("/") for url in urls]
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._client = httpx.Client(
-            headers=headers,
-            timeout=httpx.Timeout(timeout),
-            verify=ssl_context if ssl_context is not None else True,
-            trust_env=False,
-            transport=transport,
-        )
+        self._client = hub_client(headers, timeout, ssl_context, transport)
         self._first = 0
 
     def close(self) -> None:

@@ -68,13 +68,7 @@ class SiteToSiteClient:
         }
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self._client = httpx.Client(
-            headers=headers,
-            timeout=httpx.Timeout(timeout),
-            verify=ssl_context if ssl_context is not None else default_ssl_context(),
-            trust_env=False,
-            transport=transport,
-        )
+        self._client = hub_client(headers, timeout, ssl_context, transport)
         self._next = 0
 
     def close(self) -> None:
@@ -154,6 +148,24 @@ class SiteToSiteClient:
             raise SiteToSiteError(f"the hub did not finish the transaction: {answer}")
         millis = int((time.monotonic() - started) * 1000)
         return TransferResult(url, transaction_url, count, millis, str(answer.get("message", "")))
+
+
+def hub_client(
+    headers: dict[str, str],
+    timeout: float,
+    ssl_context: ssl.SSLContext | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> httpx.Client:
+    """The HTTP client an agent talks to its hubs with (site-to-site, C2): kept-alive
+    connections, no proxies from the environment, TLS by ``ssl_context`` or else
+    httpx's default verification, shared."""
+    return httpx.Client(
+        headers=headers,
+        timeout=httpx.Timeout(timeout),
+        verify=ssl_context if ssl_context is not None else default_ssl_context(),
+        trust_env=False,
+        transport=transport,
+    )
 
 
 @functools.cache
