@@ -17,6 +17,7 @@ answers), ``/ready`` (every model has a replica up) and ``/metrics`` (Prometheus
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -33,6 +34,7 @@ from headwater.models.serve.config import ModelSpec, ServeConfig
 from headwater.models.serve.inputs import ImageSource
 from headwater.models.serve.metrics import ServeMetrics
 
+log = logging.getLogger(__name__)
 BODY_SLACK = 64 * 1024  # JSON around a base64 image
 UNKNOWN = "-"  # the model label of a request that names no model
 
@@ -153,6 +155,9 @@ def create_app(service: ModelService) -> Starlette:
             except ApiError as exc:
                 again = {"Retry-After": "1"} if exc.status == 503 else None  # a restart
                 response = refusal(exc.status, str(exc), again)
+            except Exception as exc:  # a bug here: answered as JSON, logged, and on we go
+                log.exception("models service: %s %s failed", request.method, request.url.path)
+                response = refusal(500, f"internal error: {type(exc).__name__}: {exc}")
             model = getattr(request.state, "model", UNKNOWN)
             metrics = service.metrics
             metrics.requests.labels(model, endpoint, str(response.status_code)).inc()

@@ -80,6 +80,8 @@ class ImageSource:
                 )
         except InputError:
             raise
+        except ImportError as exc:  # fsspec without the scheme's package (s3fs)
+            raise InputError(501, f"this server cannot read {scheme}:// URLs: {exc}") from exc
         except TimeoutError as exc:
             raise InputError(
                 422, f"reading {url} took longer than {self.inputs.fetch_timeout:g} s"
