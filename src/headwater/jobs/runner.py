@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -154,7 +155,8 @@ class Runner:
                 **self.spark.conf,
             }
             args = [f"--master {master}", f"--driver-memory {driver_memory}m"]
-            args += [f"--conf {key}={value}" for key, value in conf.items()]
+            # PySpark splits these with shlex: a value with spaces must be quoted
+            args += [f"--conf {shlex.quote(f'{key}={value}')}" for key, value in conf.items()]
             env["PYSPARK_SUBMIT_ARGS"] = " ".join(args) + " pyspark-shell"
             env["HEADWATER_SPARK_MASTER"] = master
         return env | run.environment

@@ -13,6 +13,7 @@ import psutil
 import pytest
 
 from conftest import PROJECT, Jobs, auth, make_config
+from headwater.jobs.config import SparkSettings
 from headwater.jobs.runner import find_java
 from headwater.jobs.store import JobStore
 
@@ -193,11 +194,13 @@ def test_a_pyspark_run_gets_spark_settings_from_the_configuration(jobs: Jobs) ->
         "    print(k, os.environ[k])\n"
     )
     jobs.service.runner.java = "/usr/bin/java"
+    jobs.service.runner.spark = SparkSettings(conf={"spark.app.note": "two words"})
     job = jobs.create(name="env", script="env.py", kernel="pyspark", cpu=2, memory=4)
     run = jobs.wait(job["id"], jobs.start(job["id"])["latest"]["id"])
     log = jobs.log(job["id"], run["id"])
     assert "--master local[2] --driver-memory 2048m" in log
     assert "--conf spark.driver.host=127.0.0.1" in log and log.count("pyspark-shell") == 1
+    assert "--conf 'spark.app.note=two words'" in log
     assert "SPARK_LOCAL_IP 127.0.0.1" in log and f"CDSW_ENGINE_ID {run['id']}" in log
 
 
