@@ -155,3 +155,31 @@ def test_stopping_fails_what_waits_with_503() -> None:
         first.cancel()
 
     asyncio.run(scenario())
+
+
+def test_a_replica_that_failed_to_start_joins_later(monkeypatch: pytest.MonkeyPatch) -> None:
+    from headwater.models.serve import batching
+    from headwater.models.serve.workers import WorkerError
+
+    monkeypatch.setattr(batching, "RESTART_DELAY", 0.01)
+
+    class FlakyStart(StandIn):
+        def start(self) -> None:
+            super().start()
+            if self.starts == 1:
+                self.loaded = False
+                raise WorkerError("could not load its model: out of memory")
+
+    async def scenario() -> None:
+        model, replicas = runner(2, max_batch_size=1, max_wait_ms=0)
+        flaky = FlakyStart(model.spec, 1)
+        model.replicas = [replicas[0], flaky]  # type: ignore[list-item]
+        await model.start()
+        assert model.ready and "out of memory" in (model.failure or "")
+        while not flaky.loaded:
+            await asyncio.sleep(0.01)
+        await asyncio.gather(*(model.submit(n) for n in range(8)))
+        assert flaky.starts == 2 and flaky.batches > 0
+        await model.stop()
+
+    asyncio.run(scenario())

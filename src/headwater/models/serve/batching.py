@@ -99,17 +99,26 @@ class ModelRunner:
             *(loop.run_in_executor(self._executor, r.start) for r in self.replicas),
             return_exceptions=True,
         )
+        failed = []
         for replica, outcome in zip(self.replicas, started, strict=True):
             if isinstance(outcome, BaseException):
                 self.failure = str(outcome)
                 log.error("%s", outcome)
-                replica.process = None
+                failed.append(replica)
             else:
                 self._idle.put_nowait(replica)
         if self._idle.qsize() == 0:
             self._fail_waiting(503, f"model {self.spec.name!r} could not start: {self.failure}")
             return
         self._spawn(self._dispatch())
+        for replica in failed:  # the others serve; these keep trying
+            self._spawn(self._rejoin(replica))
+
+    async def _rejoin(self, replica: Replica) -> None:
+        assert self._idle is not None
+        await asyncio.sleep(RESTART_DELAY)
+        if await self._restart(replica):
+            self._idle.put_nowait(replica)
 
     async def submit(self, payload: Any) -> Result:
         if not self._running:

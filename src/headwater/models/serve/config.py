@@ -16,7 +16,7 @@
         variant: int8                    # builtin only: fp32 or int8
         access-keys: [mkey-1]            # CDSW access keys: each names this model in call-model
         replicas: 2                      # worker processes, each holding the model
-        threads: 1                       # onnxruntime threads per replica (0: one per core)
+        threads: 1                       # onnxruntime threads per replica (0: cores/replicas)
         batching: {max-batch-size: 16, max-wait-ms: 2, queue-limit: 256}
         timeout: 60 sec                  # a batch running longer: 504, its replica restarted
       echo:
