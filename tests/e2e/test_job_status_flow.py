@@ -91,6 +91,7 @@ def test_the_job_status_flow_stores_every_run_start_and_end(
             "jobs_url": url,
             "job_id": "1",
             "api_key": KEY,
+            "start_period": "1 hour",  # one batch of starts in this test
             "starts": str(RUNS),
             "lake": str(lake),
             "min_records": str(2 * RUNS),
