@@ -80,3 +80,30 @@ def test_an_unreachable_ftp_server_is_a_422_with_the_reason() -> None:
     source = ImageSource(Inputs(fetch_timeout=5))
     failed = refused(source, {"url": "ftp://127.0.0.1:1/a.jpg"})
     assert failed.status == 422 and "cannot read ftp://127.0.0.1:1/a.jpg" in str(failed)
+
+
+def test_a_slow_http_server_is_cut_off_at_the_fetch_timeout() -> None:
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def drip() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(4096)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+            for _ in range(40):  # a byte every 0.05 s: never idle long, never done
+                try:
+                    connection.sendall(b"x")
+                except OSError:
+                    return
+                threading.Event().wait(0.05)
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    source = ImageSource(Inputs(fetch_timeout=0.5))
+    slow = refused(source, {"url": f"http://127.0.0.1:{port}/a.jpg"})
+    assert slow.status == 422 and "took longer than 0.5 s" in str(slow)
+    listener.close()

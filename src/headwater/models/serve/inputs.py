@@ -70,8 +70,8 @@ class ImageSource:
     async def fetch(self, url: str) -> bytes:
         scheme = urlsplit(url).scheme.lower()
         try:
-            if scheme in ("http", "https"):
-                return await self._fetch_http(url)
+            if scheme in ("http", "https"):  # the whole read, not each step, is timed
+                return await asyncio.wait_for(self._fetch_http(url), self.inputs.fetch_timeout)
             if scheme == "file":
                 return await asyncio.to_thread(self._read_file, url)
             if scheme in FSSPEC_SCHEMES:
