@@ -17,6 +17,7 @@ import base64
 import binascii
 import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -27,6 +28,7 @@ from headwater.errors import ApiError
 from headwater.models.serve.config import Inputs
 
 FSSPEC_SCHEMES = ("ftp", "s3", "s3a")
+FETCH_THREADS = 32
 
 
 class InputError(ApiError):
@@ -39,6 +41,9 @@ class ImageSource:
     def __init__(self, inputs: Inputs) -> None:
         self.inputs = inputs
         self._client: httpx.AsyncClient | None = None
+        # blocking reads (ftplib, s3fs, files) on threads of their own: a slow FTP
+        # server must not hold the loop's default executor
+        self._threads = ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="model-fetch")
 
     async def image(self, request: Any) -> bytes:
         """The image bytes a model request names (``url``) or holds (``image``)."""
@@ -72,11 +77,13 @@ class ImageSource:
         try:
             if scheme in ("http", "https"):  # the whole read, not each step, is timed
                 return await asyncio.wait_for(self._fetch_http(url), self.inputs.fetch_timeout)
+            loop = asyncio.get_running_loop()
             if scheme == "file":
-                return await asyncio.to_thread(self._read_file, url)
+                return await loop.run_in_executor(self._threads, self._read_file, url)
             if scheme in FSSPEC_SCHEMES:
                 return await asyncio.wait_for(
-                    asyncio.to_thread(self._fetch_fsspec, url), self.inputs.fetch_timeout
+                    loop.run_in_executor(self._threads, self._fetch_fsspec, url),
+                    self.inputs.fetch_timeout,
                 )
         except InputError:
             raise
@@ -160,6 +167,7 @@ class ImageSource:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+        self._threads.shutdown(wait=False, cancel_futures=True)
 
 
 def file_url(path: str | os.PathLike[str]) -> str:
