@@ -80,6 +80,11 @@ def register(subparsers: Any) -> None:
         help="where to listen (default: 127.0.0.1:8081)",
     )
     _cache_option(serve)
+    serve.add_argument(
+        "--check",
+        action="store_true",
+        help="only check the models file and that its built-in models are prepared; exit 0 or 1",
+    )
     serve.set_defaults(func=run_serve)
 
 
@@ -157,6 +162,17 @@ def run_serve(args: argparse.Namespace) -> int:
         return 1
     host, port = parse_bind(args.bind)
     server = ModelServer(config, host, port, cache=args.cache)
+    if args.check:
+        try:
+            server.check()
+        except ModelNotPrepared as exc:
+            print(f"headwater models serve: {exc}", file=sys.stderr)
+            return 1
+        print(
+            f"{args.config or 'the default models'}: {len(config.models)} model(s), "
+            "all ready to serve"
+        )
+        return 0
     try:
         server.start()
     except (ModelNotPrepared, OSError, RuntimeError, TimeoutError) as exc:

@@ -32,3 +32,15 @@ def test_an_unprepared_model_exits_1_saying_what_to_run(
     args = ["models", "serve", "--cache", str(tmp_path / "empty"), "--bind", "127.0.0.1:0"]
     assert main(args) == 1
     assert "run `headwater models prepare`" in capsys.readouterr().err
+
+
+def test_check_only_checks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from headwater.models.testing import prepared_cache
+
+    example = Path(__file__).resolve().parents[3] / "models" / "models.yaml"
+    cache = str(prepared_cache())
+    assert main(["models", "serve", "--config", str(example), "--cache", cache, "--check"]) == 0
+    assert "2 model(s), all ready to serve" in capsys.readouterr().out
+    empty = str(tmp_path / "empty")
+    assert main(["models", "serve", "--config", str(example), "--cache", empty, "--check"]) == 1
+    assert "not prepared" in capsys.readouterr().err
