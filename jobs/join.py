@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 
+import publish
 import report_html
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -69,7 +70,7 @@ images = images.select(
     [F.col(f"`{c}`").alias("image_" + c.replace(".", "_")) for c in images.columns]
 )
 joined = readings.join(images, readings["image_name"] == images["image_filename"], "left")
-joined.coalesce(1).write.mode("overwrite").parquet(os.path.join(output, "joined.parquet"))
+publish.parquet(joined, output, "joined.parquet")
 
 total = readings.count()
 paired = joined.where(F.col("image_filename").isNotNull()).count()

@@ -36,8 +36,10 @@ def write(path: str, title: str, facts: dict[str, Any], sections: Sequence[str])
         + "".join(sections)
         + "</body></html>"
     )
-    with open(path, "w", encoding="utf-8") as out:
+    staged = f"{path}.{os.getpid()}.tmp"
+    with open(staged, "w", encoding="utf-8") as out:
         out.write(page)
+    os.replace(staged, path)  # whole, even when runs overlap
 
 
 def _cell(value: Any) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 
+import publish
 import report_html
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -43,7 +44,7 @@ summary_rows = [
 summary = spark.createDataFrame(
     summary_rows, "column string, count long, mean double, stddev double, min double, max double"
 )
-summary.coalesce(1).write.mode("overwrite").parquet(os.path.join(output, "sensors_summary.parquet"))
+publish.parquet(summary, output, "sensors_summary.parquet")
 
 by_host = readings.groupBy("host").agg(
     F.count("*").alias("readings"),
@@ -52,7 +53,7 @@ by_host = readings.groupBy("host").agg(
     else F.lit(None).alias("mean_tempc"),
     F.max("systemtime").alias("last_systemtime"),
 )
-by_host.coalesce(1).write.mode("overwrite").parquet(os.path.join(output, "sensors_by_host.parquet"))
+publish.parquet(by_host, output, "sensors_by_host.parquet")
 hosts = by_host.orderBy("host").collect()
 
 total = readings.count()

@@ -21,6 +21,7 @@ import json
 import os
 import urllib.request
 
+import publish
 import report_html
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -75,7 +76,7 @@ timed = spark.createDataFrame(
 runs = runs.join(timed, "run_id", "left").select(
     "project", "job_id", "job", "run_id", "status", "created_at", "duration"
 )
-runs.coalesce(1).write.mode("overwrite").parquet(os.path.join(output, "status_runs.parquet"))
+publish.parquet(runs, output, "status_runs.parquet")
 
 summary = (
     runs.groupBy("status")
@@ -86,7 +87,7 @@ summary = (
     )
     .orderBy("status")
 )
-summary.coalesce(1).write.mode("overwrite").parquet(os.path.join(output, "status_summary.parquet"))
+publish.parquet(summary, output, "status_summary.parquet")
 summary.show(truncate=False)
 rows = [tuple(r) for r in summary.collect()]
 recent = [tuple(r) for r in runs.orderBy(F.col("created_at").desc()).limit(50).collect()]
