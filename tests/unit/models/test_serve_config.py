@@ -45,6 +45,7 @@ def test_every_problem_is_listed_with_its_path(tmp_path: Path) -> None:
             },
             "f": {"kind": "builtin", "builtin": "imagenet-classifier", "colour": "blue"},
             "g": {"kind": "builtin", "builtin": "imagenet-classifier", "timeout": "soon"},
+            "h": {"kind": "builtin", "builtin": "imagenet-classifier", "replica": 2},
         },
     }
     with pytest.raises(ConfigurationError) as caught:
@@ -63,10 +64,13 @@ def test_every_problem_is_listed_with_its_path(tmp_path: Path) -> None:
         "models.e.batching.max-wait-ms",
         "models.f.colour",
         "models.g.timeout",
+        "models.h.replica",
     ]
     text = str(caught.value)
     assert "defines no top-level function 'predict'" in text and "it defines score" in text
     assert "also a's" in text
+    assert "models.h.replica: unknown setting (did you mean 'replicas'?)" in text
+    assert "models.f.colour: unknown setting (expected one of kind, builtin" in text
 
 
 def test_a_user_file_with_a_syntax_error_is_refused_without_running_it(tmp_path: Path) -> None:

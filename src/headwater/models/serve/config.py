@@ -32,6 +32,7 @@ model's file is parsed (``ast``) but not run: its code runs only in worker proce
 from __future__ import annotations
 
 import ast
+import difflib
 import os
 import re
 from collections.abc import Mapping
@@ -289,7 +290,9 @@ def _unknown(
     for key in raw:
         if key not in known:
             path = f"{where}.{key}" if where else str(key)
-            problems.append(Problem(path, "unknown setting", _one_of(known)))
+            near = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"did you mean {near[0]!r}?" if near else _one_of(known)
+            problems.append(Problem(path, "unknown setting", hint))
 
 
 def _one_of(names: Any) -> str:
