@@ -4,6 +4,7 @@ checks the producer side (nothing lost, delivery resumes), not the broker's stor
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import time
@@ -14,6 +15,8 @@ import pytest
 from headwater.flow.model import Schedule
 from headwater.processors.kafka_consume import ConsumeKafka
 from headwater.processors.kafka_publish import PublishKafka
+from headwater.processors.kafka_records import ConsumeKafkaRecord, PublishKafkaRecord
+from headwater.services.records.json import JsonRecordSetWriter, JsonTreeReader
 from headwater.testing import TestRunner
 
 pytestmark = pytest.mark.integration
@@ -190,3 +193,82 @@ def test_broker_down_keeps_flowfiles_queued_and_delivery_resumes(broker: Tansu) 
     sink = consumer(broker, "outage", "after-outage")
     assert sorted(drain(sink, 3)) == ["o0", "o1", "o2"]
     sink.stop()
+
+
+def test_records_out_one_message_each_keyed_by_a_field_and_back_as_records(
+    broker: Tansu,
+) -> None:
+    broker.create_topic("records")
+    source = TestRunner(
+        PublishKafkaRecord,
+        {
+            "Kafka Brokers": broker.servers,
+            "Topic Name": "records",
+            "Record Reader": "json",
+            "Record Writer": "lines",
+            "Message Key Field": "sensor_id",
+        },
+    )
+    source.add_service("json", JsonTreeReader(), {})
+    source.add_service("lines", JsonRecordSetWriter(), {"Output Grouping": "output-oneline"})
+    source.enqueue("\n".join(f'{{"sensor_id": "s{i}", "temp": {20 + i}}}' for i in range(50)))
+    source.enqueue(b"{broken")
+    source.run()
+    source.assert_transferred("success", 1)
+    source.assert_transferred("failure", 1)
+    sink = TestRunner(
+        ConsumeKafkaRecord,
+        {
+            "Kafka Brokers": broker.servers,
+            "Topic Name(s)": "records,records-raw",
+            "Group ID": "records",
+            "Offset Reset": "earliest",
+            "Session Timeout": "6000",
+            "Record Reader": "json",
+            "Record Writer": "lines",
+        },
+    )
+    sink.add_service("json", JsonTreeReader(), {})
+    sink.add_service("lines", JsonRecordSetWriter(), {"Output Grouping": "output-oneline"})
+    broker.create_topic("records-raw")
+    raw = publisher(broker, "records-raw", **{"Use Transactions": "false"})
+    raw.enqueue(b'{"sensor_id": "r1", "temp": 1}')
+    raw.enqueue(b"not json")
+    raw.run()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        sink.run(1, stop=False)
+        got = sum(int(f.attributes["record.count"]) for f in sink.transferred("success"))
+        if got >= 51 and sink.transferred("parse.failure"):
+            break
+    sink.stop()
+    records = [
+        json.loads(line) for f in sink.transferred("success") for line in f.text.splitlines()
+    ]
+    assert sorted(r["sensor_id"] for r in records) == sorted([f"s{i}" for i in range(50)] + ["r1"])
+    (bad,) = sink.transferred("parse.failure")
+    assert bad.content == b"not json" and bad.attributes["record.error.message"]
+    assert bad.attributes["kafka.topic"] == "records-raw"
+    keyed = broker_keys(broker, "records")
+    assert keyed[b"s7"] == b'{"sensor_id":"s7","temp":27}'
+
+
+def broker_keys(broker: Tansu, topic: str) -> dict[bytes, bytes]:
+    """Key → value of every message on ``topic``, read by a bare consumer."""
+    reader = confluent_kafka.Consumer(
+        {
+            "bootstrap.servers": broker.servers,
+            "group.id": f"check-{topic}",
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": 6000,
+        }
+    )
+    reader.subscribe([topic])
+    found: dict[bytes, bytes] = {}
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and len(found) < 50:
+        for message in reader.consume(100, 0.5):
+            if message.error() is None:
+                found[message.key()] = message.value()
+    reader.close()
+    return found

@@ -12,7 +12,7 @@ the first message it took. confluent-kafka is imported when the processor is sch
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from headwater.context import ProcessContext
 from headwater.engine.session import ProcessSession
@@ -30,7 +30,15 @@ class ConsumeKafka(Processor):
     ``kafka.timestamp`` and ``kafka.count``; headers become attributes when their names
     match Headers to Add as Attributes."""
 
-    tags = ("kafka", "get", "ingest", "ingress", "topic", "pubsub", "consume")
+    tags: ClassVar[tuple[str, ...]] = (
+        "kafka",
+        "get",
+        "ingest",
+        "ingress",
+        "topic",
+        "pubsub",
+        "consume",
+    )
     input_requirement = InputRequirement.FORBIDDEN
 
     SUCCESS = Relationship("success", "The messages received.")
@@ -131,38 +139,10 @@ class ConsumeKafka(Processor):
                 context.logger.warning("Kafka: %s", error)
         if not taken:
             return
-        servers = context[self.servers].split(",")[0]
-        joiner = context.get(self.demarcator)
         groups: dict[tuple[str, int], list[Message]] = {}
         for message in taken:
             groups.setdefault((message.topic() or "", message.partition() or 0), []).append(message)
-        bundles = [[m] for m in taken] if joiner is None else list(groups.values())
-        pattern = context.get(self.header_pattern)
-        for bundle in bundles:
-            first = bundle[0]
-            ff = session.create()
-            ff = session.write(
-                ff, joiner.join(_value(m) for m in bundle) if joiner else _value(first)
-            )
-            attributes = {
-                "kafka.topic": first.topic() or "",
-                "kafka.partition": str(first.partition()),
-                "kafka.offset": str(first.offset()),
-                "kafka.timestamp": str(first.timestamp()[1]),
-                "kafka.count": str(len(bundle)),
-            }
-            key = first.key()
-            if key is not None:
-                attributes["kafka.key"] = key.decode(errors="replace")
-            if pattern:
-                headers = first.headers() or []
-                for name, value in headers.items() if isinstance(headers, dict) else headers:
-                    if re.fullmatch(pattern, name) and value is not None:
-                        raw = value if isinstance(value, bytes) else value.encode()
-                        attributes[name] = raw.decode(errors="replace")
-            ff = session.put_all_attributes(ff, attributes)
-            session.provenance.receive(ff, f"kafka://{servers}/{first.topic()}")
-            session.transfer(ff, self.SUCCESS)
+        self.emit(context, session, taken, groups)
         try:
             session.commit()
         except BaseException:
@@ -172,6 +152,55 @@ class ConsumeKafka(Processor):
             self._commit_offsets(consumer, groups)
         except Exception as exc:  # the FlowFiles are stored: at worst they come again
             context.logger.warning("offsets not committed (%s); these messages may come again", exc)
+
+    def emit(
+        self,
+        context: ProcessContext,
+        session: ProcessSession,
+        taken: list[Any],
+        groups: dict[tuple[str, int], list[Any]],
+    ) -> None:
+        """Turn the messages taken into FlowFiles and transfer them."""
+        joiner = context.get(self.demarcator)
+        bundles = [[m] for m in taken] if joiner is None else list(groups.values())
+        for bundle in bundles:
+            content = joiner.join(_value(m) for m in bundle) if joiner else _value(bundle[0])
+            self.output(context, session, bundle, content, self.SUCCESS)
+
+    def output(
+        self,
+        context: ProcessContext,
+        session: ProcessSession,
+        bundle: list[Any],
+        content: bytes,
+        relationship: Relationship,
+        extra: dict[str, str] | None = None,
+    ) -> None:
+        """A FlowFile of ``content`` with the kafka.* attributes of ``bundle``'s first."""
+        first = bundle[0]
+        ff = session.write(session.create(), content)
+        attributes = {
+            "kafka.topic": first.topic() or "",
+            "kafka.partition": str(first.partition()),
+            "kafka.offset": str(first.offset()),
+            "kafka.timestamp": str(first.timestamp()[1]),
+            "kafka.count": str(len(bundle)),
+            **(extra or {}),
+        }
+        key = first.key()
+        if key is not None:
+            attributes["kafka.key"] = key.decode(errors="replace")
+        pattern = context.get(self.header_pattern)
+        if pattern:
+            headers = first.headers() or []
+            for name, value in headers.items() if isinstance(headers, dict) else headers:
+                if re.fullmatch(pattern, name) and value is not None:
+                    raw = value if isinstance(value, bytes) else value.encode()
+                    attributes[name] = raw.decode(errors="replace")
+        ff = session.put_all_attributes(ff, attributes)
+        servers = context[self.servers].split(",")[0]
+        session.provenance.receive(ff, f"kafka://{servers}/{first.topic()}")
+        session.transfer(ff, relationship)
 
     @staticmethod
     def _commit_offsets(consumer: Consumer, groups: dict[tuple[str, int], list[Any]]) -> None:

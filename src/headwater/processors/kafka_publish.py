@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from headwater.context import ProcessContext
 from headwater.engine.session import ProcessSession
@@ -49,7 +49,7 @@ class PublishKafka(Processor):
     attributes that match a pattern as headers; exactly once into the topic with
     transactions and idempotence, at least once without."""
 
-    tags = ("kafka", "put", "send", "message", "pubsub", "publish")
+    tags: ClassVar[tuple[str, ...]] = ("kafka", "put", "send", "message", "pubsub", "publish")
     input_requirement = InputRequirement.REQUIRED
 
     SUCCESS = Relationship("success", "FlowFiles whose messages the broker acknowledged.")
@@ -220,9 +220,10 @@ class PublishKafka(Processor):
         topic = context.evaluate(self.topic, ff)
         if not _TOPIC.fullmatch(topic) or topic in (".", ".."):
             return f"not a Kafka topic name (letters, digits, . _ -; at most 249): {topic!r}"
-        content = session.read(ff)
-        joiner = context.get(self.demarcator)
-        messages = [m for m in content.split(joiner) if m] if joiner else [content]
+        try:
+            messages, keys = self.messages(context, session, ff)
+        except Unfit as exc:
+            return str(exc)
         limit = context[self.max_request]
         largest = max(map(len, messages), default=0)
         if largest > limit:
@@ -249,13 +250,29 @@ class PublishKafka(Processor):
         if headers:
             options["headers"] = headers
         produce = producer.produce
-        for message in messages:
-            try:
-                produce(topic, message, **options)
-            except BufferError:  # the local queue is full: let deliveries drain it
-                self._produce_when_room(producer, topic, message, options)
+        if keys is None:
+            for message in messages:
+                try:
+                    produce(topic, message, **options)
+                except BufferError:  # the local queue is full: let deliveries drain it
+                    self._produce_when_room(producer, topic, message, options)
+        else:
+            for message, options["key"] in zip(messages, keys, strict=True):
+                try:
+                    produce(topic, message, **options)
+                except BufferError:
+                    self._produce_when_room(producer, topic, message, options)
         producer.poll(0)
         return None
+
+    def messages(
+        self, context: ProcessContext, session: ProcessSession, ff: FlowFile
+    ) -> tuple[list[bytes], list[bytes | None] | None]:
+        """The message values of ``ff`` and, when each has its own, their keys (else
+        Kafka Key keys them all). Raises ``Unfit`` for content that cannot be sent."""
+        content = session.read(ff)
+        joiner = context.get(self.demarcator)
+        return ([m for m in content.split(joiner) if m] if joiner else [content]), None
 
     @staticmethod
     def _produce_when_room(
@@ -291,3 +308,7 @@ class PublishKafka(Processor):
 
 class _NotDelivered(Exception):
     pass
+
+
+class Unfit(Exception):
+    """The FlowFile's content cannot become messages (records that do not parse)."""

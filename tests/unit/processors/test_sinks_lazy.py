@@ -11,10 +11,13 @@ def test_naming_the_sinks_loads_no_sqlalchemy_paho_psycopg_or_kafka() -> None:
 import sys
 from headwater.processor import processor_type, service_type
 for name in ("PublishMQTT", "ConsumeMQTT", "PutSlack", "PublishSlack", "PutEmail",
-             "PutDatabaseRecord", "PublishKafka", "ConsumeKafka"):
+             "PutDatabaseRecord", "PublishKafka", "ConsumeKafka", "PutHBaseJSON",
+             "PublishKafkaRecord", "ConsumeKafkaRecord"):
     processor_type(name)
 service_type("DBCPConnectionPool")
-print(sorted(m for m in ("sqlalchemy", "paho", "psycopg", "confluent_kafka") if m in sys.modules))
+service_type("HBaseThriftClientService")
+heavy = ("sqlalchemy", "paho", "psycopg", "confluent_kafka", "happybase")
+print(sorted(m for m in heavy if m in sys.modules))
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
