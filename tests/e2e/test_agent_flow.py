@@ -61,3 +61,13 @@ def test_readings_name_the_images_the_device_sent_and_classified(tmp_path: Path)
     named = {Path(r["imgname"]).name for r in readings if r["imgname"]}
     assert named and named <= images
     assert {Path(r["imgnamep"]).name for r in readings if r["imgnamep"]} <= images
+
+
+def test_the_example_agent_is_one_the_example_hub_accepts() -> None:
+    from headwater.agent.config import load_agent_config
+    from headwater.api.agents_identity import load_known_agents
+
+    agent = load_agent_config(FLOWS / "agent-config.yaml")
+    known = load_known_agents(FLOWS / "agents.yaml")
+    assert agent.c2.token is not None
+    assert known.by_token(agent.c2.token) == agent.agent_id
