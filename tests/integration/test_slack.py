@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from bulk import enqueue_many
 
 from headwater.flow.model import Schedule
 from headwater.processors.slack import RETRY_AFTER, PublishSlack, PutSlack
@@ -103,8 +104,10 @@ def _put(slack: _Slack, **extra: str) -> TestRunner:
 def test_put_slack_posts_each_reading_to_the_webhook_with_channel_and_icon(slack: _Slack) -> None:
     runner = _put(slack, channel="#alerts", username="headwater", **{"icon-emoji": ":fire:"})
     count = 10_000
-    for i in range(count):
-        runner.enqueue(b"", sensor_id=f"s{i}", temperature=str(20 + i % 10))
+    enqueue_many(
+        runner,
+        ((b"", {"sensor_id": f"s{i}", "temperature": str(20 + i % 10)}) for i in range(count)),
+    )
     started = time.monotonic()
     runner.run(count // 100)
     runner.assert_all_transferred(PutSlack.SUCCESS, count=count)
