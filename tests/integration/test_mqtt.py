@@ -287,3 +287,26 @@ def test_tls_with_the_ssl_context_service(broker: Mosquitto, tmp_path: Path) -> 
     assert drain(sink, 1) == 1
     sink.stop()
     assert sink.transferred("Message")[0].content == b"over tls"
+
+
+def test_a_full_queue_leaves_the_rest_at_the_broker_and_stopping_does_not_hang(
+    broker: Mosquitto,
+) -> None:
+    first = consumer(broker, "hub-small", **{"Max Queue Size": "5"})
+    connected(first)
+    source = publisher(broker)
+    for i in range(50):
+        source.enqueue(f"q{i}", sensor="s4")
+    source.run()
+    deadline = time.monotonic() + 5
+    while first.processor._messages.qsize() < 5 and time.monotonic() < deadline:  # type: ignore[attr-defined]
+        time.sleep(0.02)
+    started = time.monotonic()
+    first.stop()  # paho's thread is waiting for room; stopping lets it go
+    assert time.monotonic() - started < 5
+    second = consumer(broker, "hub-small")
+    connected(second)
+    got = drain(second, 50)
+    second.stop()
+    assert got == 50
+    assert {f.text for f in second.transferred("Message")} == {f"q{i}" for i in range(50)}

@@ -13,6 +13,7 @@ socket, which is MQTT's back pressure.
 from __future__ import annotations
 
 import queue
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +73,7 @@ class ConsumeMQTT(AbstractMQTTProcessor):
     def __init__(self) -> None:
         self._messages: queue.Queue[Any] = queue.Queue()
         self._wake: Callable[[], None] = lambda: None
+        self._stopping = threading.Event()
 
     def attach_wake(self, wake: Callable[[], None]) -> None:
         self._wake = wake
@@ -87,13 +89,23 @@ class ConsumeMQTT(AbstractMQTTProcessor):
         def subscribe(client: mqtt.Client) -> None:
             client.subscribe(topic, qos)
 
+        stopping = self._stopping = threading.Event()
+
         def on_message(client: mqtt.Client, userdata: Any, message: Any) -> None:
-            messages.put(message)  # blocks paho's thread when full: back pressure
+            # A full queue holds paho's thread, which stops reading the socket: back
+            # pressure; it lets go when the processor stops, so stopping never hangs.
+            while not stopping.is_set():
+                try:
+                    messages.put(message, timeout=0.5)
+                    break
+                except queue.Full:
+                    continue
             self._wake()
 
         self.open_client(context, on_connect=subscribe, on_message=on_message, manual_ack=True)
 
     def on_stopped(self, context: ProcessContext) -> None:
+        self._stopping.set()
         self.close_client()
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:

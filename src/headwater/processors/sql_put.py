@@ -206,6 +206,7 @@ class PutDatabaseRecord(Processor):
             except Exception as exc:
                 if pool.unavailable(exc) or not _is_data_error(exc):
                     raise
+                self._tables.pop((schema or None, name), None)  # read it again: altered?
                 raise _Misfit(_first_misfit(conn, statement, columns, count, exc)) from exc
         return table.fullname, count
 
