@@ -73,6 +73,9 @@ class _Handler(BaseHTTPRequestHandler):
             if not ok:
                 answer["error"] = "is_archived"
             self._reply(200, json.dumps(answer).encode())
+        elif self.path == "/api/conversations.list":
+            page = b'{"ok": true, "channels": [{"id": "C0ALERTS", "name": "alerts"}],'
+            self._reply(200, page + b' "response_metadata": {"next_cursor": ""}}')
         elif self.path == "/api/files.getUploadURLExternal":
             upload = f"{self.server.url}/upload/F123"
             self._reply(
@@ -254,3 +257,18 @@ def test_publish_slack_routes_slacks_refusal_to_failure_and_429_to_rate_limited(
 def test_publish_slack_checks_its_configuration() -> None:
     runner = TestRunner(PublishSlack, {"Channel": "C1", "Publish Strategy": "Send Content"})
     runner.assert_invalid("Access Token", "Publish Strategy")
+
+
+def test_publish_slack_finds_a_channel_by_name_once(slack: _Slack) -> None:
+    runner = _publish(slack)
+    runner.enqueue("one", channel="#alerts")
+    runner.enqueue("two", channel="#alerts")
+    runner.enqueue("three", channel="#nowhere")
+    runner.run()
+    runner.assert_transferred(PublishSlack.SUCCESS, 2)
+    paths = [r["path"] for r in slack.log]
+    assert paths.count("/api/conversations.list") == 2  # alerts once; nowhere not found
+    posted = [json.loads(r["body"]) for r in slack.log if r["path"].endswith("postMessage")]
+    assert [p["channel"] for p in posted] == ["C0ALERTS", "C0ALERTS"]
+    reason = runner.transferred("failure")[0].attributes["error.message"]
+    assert reason == "no public channel named '#nowhere'; give its id instead"

@@ -219,8 +219,9 @@ class PublishSlack(_SlackProcessor):
     """Posts a message to a Slack channel through the Web API (chat.postMessage), with
     the content as the text or, optionally, uploaded as a file beside a text.
 
-    The token needs chat:write, and files:write to upload. The channel is an id
-    (``C0123456789``) or a public channel's ``#name``.
+    The token needs chat:write, and files:write to upload (and channels:read to find
+    a ``#name``). The channel is an id (``C0123456789``) or a public channel's
+    ``#name``, looked up once.
     """
 
     tags = ("slack", "chat.postMessage", "publish", "send", "upload", "notify", "alert")
@@ -273,12 +274,13 @@ class PublishSlack(_SlackProcessor):
         parse=parse_http_url,
     )
 
+    def __init__(self) -> None:
+        self._channels: dict[str, str] = {}
+
     def deliver(
         self, context: ProcessContext, session: ProcessSession, ff: FlowFile
     ) -> tuple[str, dict[str, str]]:
-        channel = context.evaluate(self.channel, ff)
-        if not channel:
-            raise _Refused("Channel evaluated to nothing")
+        channel = self._channel_id(context, context.evaluate(self.channel, ff))
         body: dict[str, Any] = {"channel": channel}
         if context.is_set(self.thread) and (ts := context.evaluate(self.thread, ff)):
             body["thread_ts"] = ts
@@ -325,6 +327,25 @@ class PublishSlack(_SlackProcessor):
             CHANNEL_ID: str(body["channel"]),
             "slack.file.id": str(ticket["file_id"]),
         }
+
+    def _channel_id(self, context: ProcessContext, channel: str) -> str:
+        """The id of a channel given as an id or as a public channel's ``#name``
+        (looked up once with conversations.list, as NiFi does, then kept)."""
+        if not channel or channel == "#":
+            raise _Refused("Channel evaluated to nothing")
+        if not channel.startswith("#"):
+            return channel
+        name = channel[1:]
+        cursor = ""
+        while name not in self._channels:
+            form = {"limit": "1000", "exclude_archived": "true", "types": "public_channel"}
+            answer = self._call(context, "conversations.list", data=form | {"cursor": cursor})
+            for found in answer.get("channels", []):
+                self._channels[str(found.get("name"))] = str(found.get("id"))
+            cursor = str((answer.get("response_metadata") or {}).get("next_cursor") or "")
+            if name not in self._channels and not cursor:
+                raise _Refused(f"no public channel named {channel!r}; give its id instead")
+        return self._channels[name]
 
     def _url(self, context: ProcessContext, method: str) -> str:
         return context[self.endpoint].rstrip("/") + "/" + method
