@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -168,8 +167,3 @@ class ImageSource:
             await self._client.aclose()
             self._client = None
         self._threads.shutdown(wait=False, cancel_futures=True)
-
-
-def file_url(path: str | os.PathLike[str]) -> str:
-    """``file://`` URL of a local path (for tests and examples)."""
-    return Path(path).resolve().as_uri()
