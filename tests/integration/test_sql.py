@@ -272,3 +272,11 @@ def test_execute_sql_as_a_source_runs_on_its_schedule(db: str) -> None:
     outs = runner.transferred("success")
     assert [json.loads(o.content) for o in outs] == [[{"n": 0}], [{"n": 0}]]
     assert runner.provenance_types().count("RECEIVE") == 2
+
+
+def test_a_flowfile_without_records_succeeds_and_writes_nothing(db: str) -> None:
+    runner = put(db)
+    runner.enqueue(b"")
+    runner.run()
+    runner.assert_all_transferred(PutDatabaseRecord.SUCCESS, count=1)
+    assert rows(db) == []

@@ -179,6 +179,8 @@ class PutDatabaseRecord(Processor):
         ff: FlowFile,
     ) -> tuple[str, int]:
         records = context[self.reader].read(session.read(ff), ff.attributes)
+        if records.num_rows == 0:
+            return context.evaluate(self.table_name, ff), 0  # nothing to write: success
         kind = context[self.statement_type]
         if kind == USE_ATTRIBUTE:
             kind = ff.attributes.get("statement.type", "").upper()
