@@ -205,8 +205,26 @@ def event_content(
     tags=["flowfiles"],
 )
 def flowfile_content(uuid: str, controller: Controller, request: Request) -> StreamingResponse:
-    """The content of the FlowFile's newest event that has content; records a DOWNLOAD
-    event."""
+    """The content of the FlowFile as it waits in a queue, else at its newest event that
+    has content; records a DOWNLOAD event. (A FlowFile a processor made from another and
+    queued has no event of its own yet: the parent's FORK names it.)"""
+    queued = controller.repositories.flowfiles.find(uuid)
+    if queued is not None and queued[1].claim:
+        queue, ff = queued
+        current = ProvenanceEvent(
+            ProvenanceEventType.DOWNLOAD,  # only carries the FlowFile to _download
+            ff.uuid,
+            API_COMPONENT_ID,
+            API_COMPONENT_TYPE,
+            now_millis(),
+            ff.attributes,
+            entry_date=ff.entry_date,
+            lineage_start=ff.lineage_start,
+            size=ff.size,
+            claim=ff.claim,
+            offset=ff.offset,
+        )
+        return _download(controller, current, Direction.OUTPUT, str(request.url), f"queue {queue}")
     history = controller.repositories.provenance.query(flowfile=uuid, limit=10_000)
     if not history:
         raise ApiError(
@@ -221,8 +239,15 @@ def flowfile_content(uuid: str, controller: Controller, request: Request) -> Str
 
 
 def _download(
-    controller: FlowController, event: ProvenanceEvent, direction: Direction, uri: str
+    controller: FlowController,
+    event: ProvenanceEvent,
+    direction: Direction,
+    uri: str,
+    where: str | None = None,
 ) -> StreamingResponse:
+    """Stream the content at ``event`` (or, with ``where``, of the FlowFile waiting
+    there) and record the DOWNLOAD."""
+    source = where or f"event {event.event_id}"
     if direction is Direction.OUTPUT:
         claim, offset, size = event.claim, event.offset, event.size
     else:
@@ -239,7 +264,7 @@ def _download(
     except (RepositoryError, OSError) as exc:
         raise ApiError(
             404,
-            f"the {direction} content of provenance event {event.event_id} is no longer"
+            f"the {direction} content of {source} is no longer"
             f" available: content claim {claim} was reclaimed ({exc}); content is kept only"
             " while a FlowFile or a retained event needs it",
         ) from exc
@@ -255,7 +280,7 @@ def _download(
         size=size,
         claim=claim,
         offset=offset,
-        details=f"{direction} content of event {event.event_id} downloaded",
+        details=f"{direction} content of {source} downloaded",
         transit_uri=uri,
     )
     try:

@@ -245,6 +245,23 @@ class SqliteFlowFileRepository:
         except sqlite3.Error as exc:
             raise RepositoryError(f"cannot read queue {queue!r}: {exc}") from exc
 
+    def find(self, uuid: str) -> tuple[str, FlowFile] | None:
+        """The queue and record of a queued FlowFile, by uuid: a scan, for the API (the
+        hot paths go by seq and need no uuid index)."""
+        try:
+            row = (
+                self._reader()
+                .execute(
+                    f"SELECT queue, {_COLUMNS} FROM flowfile"
+                    " WHERE queue != '' AND CAST(record AS TEXT) ->> 0 = ? LIMIT 1",
+                    (uuid,),
+                )
+                .fetchone()
+            )
+        except sqlite3.Error as exc:
+            raise RepositoryError(f"cannot look FlowFile {uuid} up: {exc}") from exc
+        return None if row is None else (row[0], _flowfile(row[1], row[2]))
+
     def queue_summaries(self) -> dict[str, tuple[int, int, int, int]]:
         """Per queue: (count, bytes, first seq, last seq) of what is stored."""
         rows = self._reader().execute(

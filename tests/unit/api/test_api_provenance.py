@@ -253,3 +253,26 @@ def test_closed_repositories_answer_503(client: TestClient, controller: FlowCont
     response = client.get("/api/v1/provenance/events")
     assert response.status_code == 503
     assert "closed" in response.json()["detail"]
+
+
+def test_a_queued_flowfile_without_events_of_its_own_is_served_from_its_queue(
+    client: TestClient, controller: FlowController
+) -> None:
+    from headwater.flowfile import FlowFile
+
+    repositories = controller.repositories
+    writer = repositories.content.acquire_writer()
+    offset = writer.append(b"a child, forked")
+    writer.flush()
+    repositories.content.release_writer(writer)
+    child = FlowFile.create({"filename": "child.json"})
+    child.claim, child.offset, child.size = writer.claim, offset, 15
+    (child.seq,) = repositories.flowfiles.next_seqs(1)
+    repositories.flowfiles.commit([repositories.flowfiles.row(HELD, child)], [])
+    assert _events(client, flowfile=child.uuid) == []  # as a FORK child waits, unprocessed
+
+    response = client.get(f"/api/v1/flowfiles/{child.uuid}/content")
+    assert response.status_code == 200, response.text
+    assert response.content == b"a child, forked"
+    (download,) = _events(client, type="DOWNLOAD", flowfile=child.uuid)
+    assert download["details"] == f"output content of queue {HELD} downloaded"
