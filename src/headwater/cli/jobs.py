@@ -49,10 +49,10 @@ def run_serve(args: argparse.Namespace) -> int:
     """Load the config (every problem listed, exit 1), start, wait for a signal, stop."""
     import dataclasses
 
-    from headwater.api.server import ApiServer
     from headwater.errors import ConfigurationError, RepositoryError
     from headwater.jobs.api import create_app
     from headwater.jobs.config import User, load_config, parse_config
+    from headwater.jobs.server import JobsServer
     from headwater.jobs.service import JobsService
 
     generated = None
@@ -78,7 +78,7 @@ def run_serve(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    server = ApiServer(create_app(service), host, port)
+    server = JobsServer(create_app(service), host, port)
     try:
         server.start()
     except (OSError, RuntimeError, TimeoutError) as exc:
