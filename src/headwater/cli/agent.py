@@ -10,13 +10,12 @@ processor types, httpx and psutil.
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 import sys
 from pathlib import Path
 from typing import Any
 
-from headwater.cli.common import print_problems
+from headwater.cli.common import add_running_options, print_problems, start_logging
 from headwater.errors import ConfigurationError, HeadwaterError
 
 
@@ -30,10 +29,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--data-dir", type=Path, help="where the repositories live (overrides the config's)"
     )
-    parser.add_argument(
-        "--duration", type=float, metavar="SECONDS", help="stop by itself after this many seconds"
-    )
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
+    add_running_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -43,11 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from headwater.agent.config import load_agent_config
     from headwater.agent.runner import Agent
 
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    start_logging(args)
     try:
         config = load_agent_config(args.config)
     except ConfigurationError as exc:

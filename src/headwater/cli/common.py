@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from headwater.errors import ConfigurationError
@@ -27,6 +28,23 @@ def add_parameter_option(parser: argparse.ArgumentParser) -> None:
         type=assignment,
         metavar="NAME=VALUE",
         help="set a flow parameter, overriding the flow file's value (repeatable)",
+    )
+
+
+def add_running_options(parser: argparse.ArgumentParser) -> None:
+    """``--duration`` and ``--log-level``, for the commands that run until stopped."""
+    parser.add_argument(
+        "--duration", type=float, metavar="SECONDS", help="stop by itself after this many seconds"
+    )
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
+
+
+def start_logging(args: argparse.Namespace) -> None:
+    """Log records to stderr at ``--log-level``, with time, level and logger."""
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
 
 

@@ -17,7 +17,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from headwater.cli.common import add_parameter_option, parse_bind, print_problems
+from headwater.cli.common import (
+    add_parameter_option,
+    add_running_options,
+    parse_bind,
+    print_problems,
+    start_logging,
+)
 from headwater.engine.controller import FlowController
 from headwater.engine.runtime import tune_for_throughput
 from headwater.errors import ConfigurationError, HeadwaterError
@@ -77,19 +83,12 @@ def register(subparsers: Any) -> None:
         help="with --tls-ca: ask for client certificates (WANT, default) or demand them",
     )
     add_parameter_option(parser)
-    parser.add_argument(
-        "--duration", type=float, metavar="SECONDS", help="stop by itself after this many seconds"
-    )
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
+    add_running_options(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    start_logging(args)
     try:
         flow = load_flow(args.flow, parameters=dict(args.parameter))
         controller = FlowController(flow, args.data_dir)
