@@ -178,7 +178,7 @@ class PublishKafka(Processor):
             self._wait(context, session, batch, f"cannot start the producer: {exc}")
             return
         started = time.monotonic()
-        outcome: dict[str, list[str]] = {}  # FlowFile uuid → errors of its messages
+        outcome: dict[str, _Delivery] = {}  # FlowFile uuid → its messages' reports
         pending: list[tuple[FlowFile, str]] = []
         use_tx = context[self.transactions]
         try:
@@ -191,17 +191,22 @@ class PublishKafka(Processor):
                 else:
                     pending.append((ff, context.evaluate(self.topic, ff)))
             left = producer.flush(context[self.ack_wait])
-            if left or any(outcome[ff.uuid] for ff, _ in pending):
+            if left or any(outcome[ff.uuid].errors for ff, _ in pending):
                 raise _NotDelivered(f"{left} message(s) unacknowledged")
             if use_tx:
                 producer.commit_transaction(context[self.ack_wait])
         except (_NotDelivered, KafkaException) as exc:
             if use_tx:
                 self._abort(producer, context)
-            errors = {e for ff, _ in pending for e in outcome.get(ff.uuid, [])}
+                delivered: list[tuple[FlowFile, str]] = []  # the transaction is undone
+            else:  # what Kafka acknowledged stays acknowledged: only the rest again
+                delivered = [(ff, t) for ff, t in pending if outcome[ff.uuid].complete]
+            done = {ff.uuid for ff, _ in delivered}
+            waiting = [ff for ff, _ in pending if ff.uuid not in done]
+            errors = {e for ff in waiting for e in outcome[ff.uuid].errors}
             why = f"{exc}; " + "; ".join(sorted(errors)[:3]) if errors else str(exc)
-            self._wait(context, session, [ff for ff, _ in pending], why)
-            return
+            self._wait(context, session, waiting, why)
+            pending = delivered
         millis = int((time.monotonic() - started) * 1000)
         servers = context[self.servers].split(",")[0]
         for ff, topic in pending:
@@ -214,7 +219,7 @@ class PublishKafka(Processor):
         session: ProcessSession,
         producer: Producer,
         ff: FlowFile,
-        outcome: dict[str, list[str]],
+        outcome: dict[str, _Delivery],
     ) -> str | None:
         """Queue ``ff``'s messages; the reason it cannot be sent, or None."""
         topic = context.evaluate(self.topic, ff)
@@ -235,11 +240,13 @@ class PublishKafka(Processor):
             if pattern is not None
             else None
         )
-        errors = outcome.setdefault(ff.uuid, [])
+        delivery = outcome[ff.uuid] = _Delivery(len(messages))
 
         def report(error: Any, message: Any) -> None:
-            if error is not None:
-                errors.append(str(error))
+            if error is None:
+                delivery.acknowledged += 1
+            else:
+                delivery.errors.append(str(error))
 
         # In a transaction, commit_transaction fails if any message was not delivered,
         # so no per-message report is needed: a Python call per message costs a third
@@ -308,6 +315,19 @@ class PublishKafka(Processor):
 
 class _NotDelivered(Exception):
     pass
+
+
+class _Delivery:
+    """The delivery reports of one FlowFile's messages (without transactions)."""
+
+    def __init__(self, expected: int) -> None:
+        self.expected = expected
+        self.acknowledged = 0
+        self.errors: list[str] = []
+
+    @property
+    def complete(self) -> bool:
+        return self.acknowledged == self.expected and not self.errors
 
 
 class Unfit(Exception):
