@@ -138,7 +138,11 @@ class PutEmail(Processor):
         try:
             smtp = self._connect(context, host, batch[0])
         except (OSError, smtplib.SMTPException) as exc:
-            self._wait(context, session, batch, f"SMTP server {host} cannot be reached: {exc}")
+            if isinstance(exc, smtplib.SMTPAuthenticationError | smtplib.SMTPNotSupportedError):
+                why = f"SMTP server {host} refused the login: {exc}"  # settings, not data
+            else:
+                why = f"SMTP server {host} cannot be reached: {exc}"
+            self._wait(context, session, batch, why)
             return
         transit = f"smtp://{host}:{context[self.port]}"
         try:
