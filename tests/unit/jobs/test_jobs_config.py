@@ -83,3 +83,21 @@ def test_a_posted_job_is_held_to_the_same_rules() -> None:
     assert spec is not None and spec.timeout == 90 and not problems
     spec, problems = parse_job({"name": "", "script": 3})
     assert spec is None and {p.path for p in problems} == {"name", "script"}
+
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_the_shipped_jobs_file_and_job_status_flow_load() -> None:
+    config = load_config(REPO / "jobs" / "jobs.yaml")
+    assert [(spec.name, spec.kernel) for _, spec in config.jobs] == [
+        ("sensors", "pyspark"),
+        ("status", "pyspark"),
+        ("join", "pyspark"),
+    ]
+    assert config.spark.master == "local[*]" and config.max_concurrent_runs == 2
+
+    from headwater.flow.loader import load_flow
+
+    flow = load_flow(REPO / "flows" / "job-status.yaml")
+    assert "every-300s" in flow.processors and "poll-run" in flow.processors
