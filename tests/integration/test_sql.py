@@ -280,3 +280,16 @@ def test_a_flowfile_without_records_succeeds_and_writes_nothing(db: str) -> None
     runner.run()
     runner.assert_all_transferred(PutDatabaseRecord.SUCCESS, count=1)
     assert rows(db) == []
+
+
+def test_a_query_over_max_wait_time_is_cancelled_by_postgresql(postgres: PostgresServer) -> None:
+    runner = TestRunner(
+        ExecuteSQL, {"Database Connection Pooling Service": "db", "Max Wait Time": "0.3 sec"}
+    )
+    runner.add_service("db", DBCPConnectionPool(), {"Database Connection URL": postgres.url})
+    runner.enqueue("SELECT pg_sleep(5)")
+    started = time.monotonic()
+    runner.run()
+    assert time.monotonic() - started < 3
+    (failed,) = runner.transferred("failure")
+    assert "statement timeout" in failed.attributes["executesql.error.message"]

@@ -141,6 +141,9 @@ class DBCPConnectionPool(ControllerService):
         if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
             return True
         if isinstance(error, exc.OperationalError):
+            state = getattr(error.orig, "sqlstate", None)
+            if state:  # PostgreSQL: connection (08), resources (53), shutdown (57P), system (58)
+                return str(state).startswith(("08", "53", "57P", "58"))
             orig = str(error.orig).lower()
             # SQLite reports a missing table as operational; that is the statement's fault
             return not ("no such table" in orig or "no such column" in orig or "syntax" in orig)
