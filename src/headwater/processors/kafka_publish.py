@@ -1,13 +1,14 @@
 """PublishKafka: FlowFile content to a Kafka topic, as one message or, with a Message
 Demarcator, one message per demarcated piece (a line of JSON per reading).
 
-The session commits only after the broker acknowledged every message of the trigger
-(``acks``): ``flush`` waits for the delivery reports, and a FlowFile any of whose
-messages was not delivered stays queued, penalized, with a warning bulletin. With Use
-Transactions the trigger's messages are one Kafka transaction, committed before the
-session, so a consumer reading committed data sees a FlowFile's messages all or not at
-all; a transaction that cannot commit is aborted and the FlowFiles wait. A message over
-Max Request Size or a topic Kafka refuses goes to ``failure`` with the reason.
+A FlowFile goes to ``success`` only after the broker acknowledged its messages
+(``acks``); ``flush`` waits for the delivery reports. With Use Transactions (the
+default) a trigger's messages are one Kafka transaction, committed before the session,
+so a consumer reading committed data sees them all or none; a transaction that cannot
+commit is aborted and all its FlowFiles stay queued, penalized, with a warning
+bulletin. Without transactions only the FlowFiles with an unacknowledged message wait.
+A message over Max Request Size, or a topic name Kafka does not allow, goes to
+``failure`` with the reason.
 confluent-kafka is imported when the processor is scheduled.
 """
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from confluent_kafka import Producer
 
 _TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
-_DELIVERY = {"0": "0", "1": "1", "all": "all"}
+_DELIVERY = ("0", "1", "all")
 _COMPRESSION = ("none", "gzip", "snappy", "lz4", "zstd")
 
 
@@ -69,7 +70,7 @@ class PublishKafka(Processor):
         "0: no wait; 1: the leader has it; all: every in-sync replica has it",
         default="all",
         required=True,
-        allowed=tuple(_DELIVERY),
+        allowed=_DELIVERY,
         display_name="Delivery Guarantee",
     )
     transactions = flag(
@@ -146,7 +147,7 @@ class PublishKafka(Processor):
             return self._producer
         config: dict[str, Any] = {
             "bootstrap.servers": context[self.servers],
-            "acks": _DELIVERY[context[self.acks]],
+            "acks": context[self.acks],
             "compression.type": context[self.compression],
             "enable.idempotence": context[self.idempotence] or context[self.transactions],
             "message.max.bytes": context[self.max_request] + 1024,
