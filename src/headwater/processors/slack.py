@@ -101,7 +101,7 @@ class _SlackProcessor(Processor):
                 context, session, ff, self.RATE_LIMITED, exc, penalize=True, extra=extra
             )
             return False
-        except (_Refused, ValueError, LookupError) as exc:
+        except (_Refused, ValueError, LookupError, httpx.InvalidURL) as exc:
             route_to_failure(context, session, ff, self.FAILURE, exc)
         except httpx.HTTPError as exc:
             context.logger.warning(
