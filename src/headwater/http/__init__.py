@@ -1,6 +1,3 @@
-"""HTTP/1.1 servers for processors that listen (ListenHTTP): asyncio and httptools,
-one event loop per server on a thread of its own, no web framework on the way."""
-
-from headwater.http.server import IngestRequest, IngestServer
-
-__all__ = ["IngestRequest", "IngestServer"]
+"""HTTP servers: ``server`` and ``connection``, the one ListenHTTP runs (asyncio and
+httptools, no web framework on the way), and ``asgi``, the uvicorn server the hub's API,
+the models service and the jobs service run on. Import the module you need."""
