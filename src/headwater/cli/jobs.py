@@ -10,6 +10,7 @@ it uses, and what a previous service left in flight.
 from __future__ import annotations
 
 import argparse
+import logging
 import secrets
 import signal
 import sys
@@ -55,6 +56,9 @@ def run_serve(args: argparse.Namespace) -> int:
     from headwater.jobs.server import JobsServer
     from headwater.jobs.service import JobsService
 
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     generated = None
     try:
         if args.config:

@@ -100,6 +100,9 @@ class JobsService:
         log.info("cron started job %s (%s): run %s", job.id, job.spec.name, run.id)
 
     def _finished(self, run: RunRow) -> None:
+        duration = "" if run.duration is None else f" after {run.duration:.1f} s"
+        reason = f": {run.reason}" if run.reason else ""
+        log.info("run %s of job %s %s%s%s", run.id, run.job_id, run.status, duration, reason)
         if self.reporter is None:
             return
         job = self.store.job(run.job_id, deleted=True)
