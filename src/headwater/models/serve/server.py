@@ -2,9 +2,10 @@
 
 It binds before it returns from ``start`` (a port in use fails there, naming the
 address; port 0 gets a free one), answers ``/health`` at once and ``/ready`` once every
-model has a replica with its model loaded. uvicorn serves the Starlette app on an event
-loop of the server's own thread (uvloop where installed), and the runners' batchers
-live on that loop, so a request is one task from socket to replica and back.
+model has a replica with its model loaded. The shared ``AsgiServer`` serves the
+Starlette app on an event loop of its own thread (uvloop where installed) and starts
+the replicas on that loop beside it, so the runners' batchers live there too and a
+request is one task from socket to replica and back.
 """
 
 from __future__ import annotations
@@ -12,13 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import socket
-import threading
 import time
 from typing import Any
 
-import uvicorn
-
+from headwater.http.asgi import AsgiServer
 from headwater.models.cache import cache_root, find_model, read_manifest
 from headwater.models.serve.app import ModelService, create_app
 from headwater.models.serve.batching import ModelRunner
@@ -52,19 +50,14 @@ class ModelServer:
             for name, spec in config.models.items()
         }
         self.service = ModelService(config, self.runners, self.metrics, self._manifests())
-        self._server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(self.service),
-                log_level="warning",
-                lifespan="off",
-                access_log=False,
-                server_header=False,
-            )
+        self._server = AsgiServer(
+            create_app(self.service),
+            host,
+            port,
+            name="models",
+            on_serve=self._start_replicas,
+            on_stop=self._stop_replicas,
         )
-        self._socket: socket.socket | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self.port = port
 
     def check(self) -> None:
         """Fail now (ModelNotPrepared, saying what to run) if a built-in model is not in
@@ -84,9 +77,12 @@ class ModelServer:
         return found
 
     @property
+    def port(self) -> int:
+        return self._server.port
+
+    @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return self._server.url
 
     @property
     def ready(self) -> bool:
@@ -98,22 +94,15 @@ class ModelServer:
     def start(self, *, wait_ready: bool = True, timeout: float = 180.0) -> None:
         """Listen, start the replicas, and (by default) wait until every model is ready;
         RuntimeError names the models that could not start."""
-        if self._thread is not None:
-            raise RuntimeError("this ModelServer was already started; make a new one")
         self.check()
-        self._socket = _bind(self.host, self.requested_port)
-        self.port = int(self._socket.getsockname()[1])
-        self._thread = threading.Thread(
-            target=self._run, name=f"headwater-models-{self.port}", daemon=True
-        )
-        self._thread.start()
+        self._server.start()
         deadline = time.monotonic() + timeout
-        while not self._server.started or (wait_ready and not self.ready):
+        while wait_ready and not self.ready:
             failed = self.failures()
             if failed:
                 self.stop()
                 raise RuntimeError("; ".join(f"{n}: {why}" for n, why in failed.items()))
-            if not self._thread.is_alive():
+            if not self._server.alive:
                 raise RuntimeError(f"the models service on {self.url} exited while starting")
             if time.monotonic() > deadline:
                 self.stop()
@@ -122,42 +111,16 @@ class ModelServer:
                 )
             time.sleep(0.01)
 
-    def _run(self) -> None:
-        try:
-            import uvloop
+    async def _start_replicas(self) -> None:
+        await asyncio.gather(*(r.start() for r in self.runners.values()))
 
-            loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
-        except ImportError:  # pragma: no cover - uvloop comes with the hub extra
-            loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            loop.run_until_complete(self._serve())
-        finally:
-            loop.close()
-
-    async def _serve(self) -> None:
-        starting = [asyncio.create_task(r.start()) for r in self.runners.values()]
-        assert self._socket is not None
-        try:
-            await self._server.serve(sockets=[self._socket])
-        finally:
-            for task in starting:
-                task.cancel()
-            await asyncio.gather(*starting, return_exceptions=True)
-            await asyncio.gather(*(r.stop() for r in self.runners.values()), return_exceptions=True)
-            await self.service.images.close()
+    async def _stop_replicas(self) -> None:
+        await asyncio.gather(*(r.stop() for r in self.runners.values()), return_exceptions=True)
+        await self.service.images.close()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop accepting, answer what waits with 503, stop every replica."""
-        thread = self._thread
-        if thread is not None:
-            self._server.should_exit = True
-            thread.join(timeout)
-            if thread.is_alive():
-                self._server.force_exit = True
-                thread.join(timeout)
-        if self._socket is not None:
-            self._socket.close()
+        self._server.stop(timeout)
 
     def __enter__(self) -> ModelServer:
         self.start()
@@ -165,18 +128,6 @@ class ModelServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        return socket.create_server((host, port), family=family, backlog=1024)
-    except OSError as exc:
-        raise OSError(
-            exc.errno,
-            f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --bind"
-            " address or port, or stop what holds it",
-        ) from exc
 
 
 def describe(server: ModelServer) -> list[str]:
