@@ -8,10 +8,14 @@ name. Nothing here imports the flow engine: the jobs service is a server of its 
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import sys
 from pathlib import Path
+from typing import IO
 
+from headwater.errors import RepositoryError
 from headwater.jobs.config import JobsConfig
 from headwater.jobs.reports import Reporter
 from headwater.jobs.runner import Runner, find_java, kill_leftover
@@ -29,6 +33,7 @@ class JobsService:
         self.config = config
         self.base_url = config.base_url or base_url
         self.data_dir = config.data_dir
+        self._lock_file = _lock(self.data_dir)
         self.store = JobStore(self.data_dir / "jobs.sqlite")
         left = self.store.fail_in_flight(
             f"the jobs service stopped while this run was in flight (found at its restart, {now()})"
@@ -78,6 +83,7 @@ class JobsService:
         if self.reporter is not None:
             self.reporter.flush()
         self.store.close()
+        self._lock_file.close()
 
     def create_job(self, project: ProjectRow, spec: JobSpec, creator: str) -> JobRow:
         job = self.store.create_job(project.id, spec, creator)
@@ -131,6 +137,28 @@ class JobsService:
         if self.java is None and any(j.spec.kernel == "pyspark" for j in jobs):
             lines.append("warning: pyspark jobs will fail until Java is installed")
         return lines
+
+
+def _lock(data_dir: Path) -> IO[str]:
+    """Hold ``data_dir/jobs.lock``: a second service on the same data would take the
+    first one's runs for leftovers of a crash and end them."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(data_dir / "jobs.lock", "a+", encoding="utf-8")  # noqa: SIM115
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise RepositoryError(
+            f"another jobs service ({holder}) uses {data_dir}; stop it, or give this one"
+            " another data-dir"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}")
+    handle.flush()
+    return handle
 
 
 def python_has_pyspark() -> bool:

@@ -3,6 +3,7 @@ code and log; a restart marks runs left in flight failed."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ import psutil
 import pytest
 
 from conftest import PROJECT, Jobs, auth, make_config
+from headwater.errors import RepositoryError
 from headwater.jobs.config import SparkSettings
 from headwater.jobs.runner import find_java
 from headwater.jobs.store import JobStore
@@ -221,3 +223,14 @@ def test_past_max_concurrent_runs_a_run_waits_in_scheduling(
     assert jobs.wait(job["id"], first)["status"] == "stopped"
     pid_of(jobs, second)
     assert jobs.run(job["id"], second)["status"] == "running"
+
+
+def test_a_second_service_on_the_same_data_is_refused(
+    tmp_path: Path, open_jobs: Callable[..., Jobs]
+) -> None:
+    config = make_config(tmp_path)
+    first = open_jobs(config)
+    with pytest.raises(RepositoryError, match=rf"another jobs service \(pid {os.getpid()}\)"):
+        open_jobs(config)
+    first.service.stop()
+    open_jobs(config)
