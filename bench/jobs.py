@@ -29,9 +29,9 @@ from typing import Any
 
 import httpx
 
+from headwater.http.asgi import AsgiServer
 from headwater.jobs.api import create_app
 from headwater.jobs.config import parse_config
-from headwater.jobs.server import JobsServer
 from headwater.jobs.service import JobsService
 
 REPO = Path(__file__).resolve().parents[1]
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
         tmp,
     )
     service = JobsService(config)
-    server = JobsServer(create_app(service), "127.0.0.1", 0)
+    server = AsgiServer(create_app(service), "127.0.0.1", 0, name="headwater-jobs")
     server.start()
     service.base_url = server.url
     auth = {"Authorization": "Basic " + base64.b64encode(f"{KEY}:".encode()).decode()}

@@ -25,9 +25,9 @@ import pyarrow.parquet as pq
 import pytest
 from flowharness import REPOSITORY, RunFlow, poll, seed_path
 
+from headwater.http.asgi import AsgiServer
 from headwater.jobs.api import create_app
 from headwater.jobs.config import parse_config
-from headwater.jobs.server import JobsServer
 from headwater.jobs.service import JobsService
 
 pytestmark = pytest.mark.e2e
@@ -69,7 +69,7 @@ def jobs_service(tmp_path: Path) -> Iterator[tuple[str, JobsService]]:
         tmp_path,
     )
     service = JobsService(config)
-    server = JobsServer(create_app(service), "127.0.0.1", 0)
+    server = AsgiServer(create_app(service), "127.0.0.1", 0, name="headwater-jobs")
     server.start()
     service.base_url = server.url
     try:

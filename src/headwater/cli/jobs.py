@@ -51,9 +51,9 @@ def run_serve(args: argparse.Namespace) -> int:
     import dataclasses
 
     from headwater.errors import ConfigurationError, RepositoryError
+    from headwater.http.asgi import AsgiServer
     from headwater.jobs.api import create_app
     from headwater.jobs.config import User, load_config, parse_config
-    from headwater.jobs.server import JobsServer
     from headwater.jobs.service import JobsService
 
     logging.basicConfig(
@@ -82,7 +82,7 @@ def run_serve(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    server = JobsServer(create_app(service), host, port)
+    server = AsgiServer(create_app(service), host, port, name="headwater-jobs")
     try:
         server.start()
     except (OSError, RuntimeError, TimeoutError) as exc:

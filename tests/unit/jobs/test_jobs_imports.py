@@ -8,7 +8,7 @@ import sys
 
 CODE = """
 import sys
-import headwater.jobs.api, headwater.jobs.server
+import headwater.jobs.api, headwater.http.asgi
 heavy = ("headwater.engine", "headwater.flow.", "headwater.api", "headwater.processors",
          "pyarrow", "duckdb", "pyspark", "jolt")
 print(sorted(m for m in sys.modules if m.startswith(heavy)))
