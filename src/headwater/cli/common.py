@@ -1,4 +1,5 @@
-"""Small pieces the sub-commands share."""
+"""Small pieces the sub-commands share; light to import (the services' commands use it
+without loading the flow engine)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import logging
 import sys
 
 from headwater.errors import ConfigurationError
-from headwater.flow.loader import FlowDefinitionError
 
 
 def assignment(text: str) -> tuple[str, str]:
@@ -60,6 +60,8 @@ def parse_bind(text: str) -> tuple[str, int]:
 
 def print_problems(source: object, exc: ConfigurationError) -> None:
     """Every problem on its own line, prefixed with the file (and line, when known)."""
+    from headwater.flow.loader import FlowDefinitionError
+
     for problem in exc.problems:
         line = exc.line_of(problem.path) if isinstance(exc, FlowDefinitionError) else None
         where = f"{source}:{line}" if line else f"{source}"

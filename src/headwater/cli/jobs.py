@@ -50,6 +50,7 @@ def run_serve(args: argparse.Namespace) -> int:
     """Load the config (every problem listed, exit 1), start, wait for a signal, stop."""
     import dataclasses
 
+    from headwater.cli.common import parse_bind
     from headwater.errors import ConfigurationError, RepositoryError
     from headwater.http.asgi import AsgiServer
     from headwater.jobs.api import create_app
@@ -73,7 +74,7 @@ def run_serve(args: argparse.Namespace) -> int:
         return 1
     if args.data_dir:
         config = dataclasses.replace(config, data_dir=Path(args.data_dir))
-    host, port = _parse_bind(args.bind)
+    host, port = parse_bind(args.bind)
     try:
         service = JobsService(config)
     except RepositoryError as exc:
@@ -106,15 +107,6 @@ def run_serve(args: argparse.Namespace) -> int:
         server.stop()
         service.stop()
     return 0
-
-
-def _parse_bind(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep:
-        host, port = "127.0.0.1", text
-    if not port.isdigit() or not 0 <= int(port) < 65536:
-        raise SystemExit(f"headwater jobs serve: expected --bind HOST:PORT, got {text!r}")
-    return host or "127.0.0.1", int(port)
 
 
 def _say(line: str) -> None:
