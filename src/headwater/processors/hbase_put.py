@@ -16,6 +16,7 @@ HBase (none can run here).
 from __future__ import annotations
 
 import time
+from abc import abstractmethod
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -79,8 +80,8 @@ class _PutHBase(Processor):
         "Batch Size", "FlowFiles per trigger", default="25", parse=parse_positive_int
     )
 
-    def rows(self, context: ProcessContext, session: ProcessSession, ff: FlowFile) -> list[Row]:
-        raise NotImplementedError
+    @abstractmethod
+    def rows(self, context: ProcessContext, session: ProcessSession, ff: FlowFile) -> list[Row]: ...
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         batch = session.get_batch(context[self.batch_size])

@@ -12,6 +12,7 @@ API's ``"ok": false``) goes to ``failure`` with Slack's reason in ``error.messag
 from __future__ import annotations
 
 import time
+from abc import abstractmethod
 from typing import Any
 
 import httpx
@@ -116,12 +117,13 @@ class _SlackProcessor(Processor):
             session.transfer(ff, self.SUCCESS)
         return True
 
+    @abstractmethod
     def deliver(
         self, context: ProcessContext, session: ProcessSession, ff: FlowFile
     ) -> tuple[str, dict[str, str]]:
         """Send ``ff``; the transit URI and attributes to add. Raises ``_RateLimited``,
         ``_Refused`` or ``httpx.HTTPError`` (Slack not reached)."""
-        raise NotImplementedError
+        ...
 
     def _post(self, url: str, **kwargs: Any) -> httpx.Response:
         assert self._client is not None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from abc import abstractmethod
 from typing import TYPE_CHECKING, Any
 
 from headwater.context import ProcessContext
@@ -82,8 +83,8 @@ class _ExecuteSQLBase(Processor):
         display_name="Max Rows Per Flow File",
     )
 
-    def writer(self, context: ProcessContext) -> RecordSetWriterFactory:
-        raise NotImplementedError
+    @abstractmethod
+    def writer(self, context: ProcessContext) -> RecordSetWriterFactory: ...
 
     def on_trigger(self, context: ProcessContext, session: ProcessSession) -> None:
         incoming = session.get() if session.node.incoming else None
