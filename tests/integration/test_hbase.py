@@ -22,7 +22,7 @@ from headwater.services.records.json import JsonTreeReader
 from headwater.testing import TestRunner
 
 pytestmark = pytest.mark.integration
-happybase = pytest.importorskip("happybase")
+import happybase  # noqa: E402
 import Hbase_thrift  # type: ignore[import-not-found]  # noqa: E402 - loaded by happybase
 from thriftpy2.rpc import make_server  # noqa: E402
 

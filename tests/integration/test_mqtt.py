@@ -38,7 +38,7 @@ class Mosquitto:
     def __init__(self) -> None:
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(binary).exists():
-            pytest.skip(
+            pytest.fail(
                 "mosquitto is not installed (Debian package mosquitto; .ci/run installs it)"
             )
         self.binary = binary

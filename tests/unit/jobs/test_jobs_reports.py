@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from conftest import Jobs, make_config
-
-aiosmtpd = pytest.importorskip("aiosmtpd.controller")
 
 
 class Inbox:
@@ -32,7 +31,7 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
     with socket.socket() as probe:  # aiosmtpd's start check cannot take port 0
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    controller = aiosmtpd.Controller(inbox, hostname="127.0.0.1", port=port)
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
         yield inbox, port

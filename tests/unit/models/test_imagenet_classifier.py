@@ -14,12 +14,10 @@ from PIL import Image
 from headwater.models.classifier import ImageClassifier, attributes
 from headwater.models.preprocess import ImageDecodeError, decode
 from headwater.models.testing import prepared_cache
-from headwater.models.verification import CATS, photo, photo_folder
+from headwater.models.verification import CATS, photo
 
 SEED = Path(__file__).parents[4] / "shared" / "seed" / "image_analytics.json"
 PHOTOS = {"coffee": {"espresso"}, "chelsea": CATS, "camera": {"tripod"}}
-
-pytestmark = pytest.mark.skipif(photo_folder() is None, reason="needs scikit-image's photos")
 
 
 @pytest.fixture(scope="session")

@@ -13,11 +13,9 @@ from PIL import Image
 
 from headwater.models import ModelNotPrepared
 from headwater.models.testing import prepared_cache
-from headwater.models.verification import photo, photo_folder
+from headwater.models.verification import photo
 from headwater.processors.image_classify import ClassifyImage
 from headwater.testing import TestRunner
-
-pytestmark = pytest.mark.skipif(photo_folder() is None, reason="needs scikit-image's photos")
 
 
 @pytest.fixture(scope="session")

