@@ -8,6 +8,7 @@ down is not made up: CDSW does not either, and a job that piles up runs helps no
 
 from __future__ import annotations
 
+import calendar
 import logging
 import threading
 from collections.abc import Callable
@@ -19,22 +20,10 @@ from croniter import croniter
 from headwater.jobs.store import JobRow, JobStore
 
 log = logging.getLogger(__name__)
-_DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
-_MONTHS = [
-    "",
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
+# cron counts weekdays from Sunday (0), Python's calendar from Monday. The names are
+# English: Python keeps the C locale for them unless a program calls setlocale.
+_DAYS = [calendar.day_name[(day - 1) % 7] for day in range(7)]
+_MONTHS = list(calendar.month_name)  # "" then January..December, as cron counts months
 
 
 def english_schedule(expression: str) -> str:
