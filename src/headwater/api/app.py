@@ -25,6 +25,9 @@ from headwater.api.agents_registry import AgentRegistry
 from headwater.api.dependencies import BearerToken, site_to_site_sender
 from headwater.engine.controller import FlowController
 from headwater.errors import ApiError, ConfigurationError, RepositoryError
+from headwater.web import jobs
+from headwater.web.options import WebOptions
+from headwater.web.static import mount_ui
 
 API_PREFIX = "/api/v1"
 
@@ -51,12 +54,15 @@ def create_app(
     token: str | None = None,
     agents: KnownAgents | None = None,
     registry: AgentRegistry | None = None,
+    web: WebOptions | None = None,
 ) -> FastAPI:
     """The API over ``controller``; with ``token``, every route but health needs it.
 
     ``agents`` (``headwater run --agents``) lists the agents allowed on C2 and
     site-to-site, each with its token or certificate; ``registry`` keeps their
-    heartbeats (by default in ``<data-dir>/c2/agents.db``)."""
+    heartbeats (by default in ``<data-dir>/c2/agents.db``). ``web`` adds what the web
+    UI shows beyond the flow: the dashboards over ``web.lake`` and the jobs of
+    ``web.jobs``; the UI itself is always served at ``/ui/``."""
     app = FastAPI(
         title="headwater hub API",
         description=_DESCRIPTION,
@@ -70,6 +76,8 @@ def create_app(
             {"name": "site-to-site", "description": "Transactions into the flow's input ports."},
             {"name": "agents", "description": "The agents, their heartbeats, new flows for them."},
             {"name": "c2", "description": "MiNiFi's C2 protocol: heartbeats and acknowledgements."},
+            {"name": "jobs", "description": "The jobs service's jobs and runs (a proxy)."},
+            {"name": "dashboards", "description": "Readings and images from the lake."},
         ],
     )
     if token is not None and not token.strip():
@@ -80,8 +88,13 @@ def create_app(
     guarded: Sequence[DependsParam] = [Depends(BearerToken(token))] if token else []
     senders = [Depends(site_to_site_sender)] if agents is not None else guarded
     app.include_router(status.health_router, prefix=API_PREFIX)
-    for module in (status, processors, queues, provenance, agents_api):
+    for module in (status, processors, queues, provenance, agents_api, jobs):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=guarded)
+    web = web or WebOptions()
+    app.state.jobs_link = web.jobs
+    if web.lake is not None:
+        _add_dashboards(app, web, guarded)
+    mount_ui(app)
     app.include_router(c2.router)  # NiFi's paths, no prefix; agents are checked by the routes
     app.include_router(site_to_site.router, dependencies=senders)  # NiFi's paths, no prefix,
     app.include_router(  # and under /nifi-api, where NiFi and MiNiFi clients look for them
@@ -91,6 +104,16 @@ def create_app(
     app.add_exception_handler(RepositoryError, _repository_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     return app
+
+
+def _add_dashboards(app: FastAPI, web: WebOptions, guarded: Sequence[DependsParam]) -> None:
+    """The dashboards' routes over the lake (DuckDB, imported only when asked for)."""
+    import importlib
+
+    dashboards = importlib.import_module("headwater.api.dashboards")
+    lake = importlib.import_module("headwater.dashboards")
+    app.state.lake = lake.Lake(web.lake, images=web.images)
+    app.include_router(dashboards.router, prefix=API_PREFIX, dependencies=guarded)
 
 
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:

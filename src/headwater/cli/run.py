@@ -28,6 +28,7 @@ from headwater.engine.controller import FlowController
 from headwater.engine.runtime import tune_for_throughput
 from headwater.errors import ConfigurationError, HeadwaterError
 from headwater.flow.loader import load_flow
+from headwater.web.options import DEFAULT_PROJECT, JobsLink, WebOptions
 
 if TYPE_CHECKING:
     from headwater.api.agents_identity import AgentAuthenticator
@@ -82,6 +83,21 @@ def register(subparsers: Any) -> None:
         default="WANT",
         help="with --tls-ca: ask for client certificates (WANT, default) or demand them",
     )
+    web = parser.add_argument_group("web UI", "what the UI at /ui/ shows beyond the flow")
+    web.add_argument(
+        "--lake", type=Path, metavar="DIR", help="the Parquet lake the dashboards read"
+    )
+    web.add_argument(
+        "--images", type=Path, metavar="DIR", help="the image store's JPEGs (FTP root/images)"
+    )
+    web.add_argument("--jobs-url", metavar="URL", help="the jobs service the Jobs page shows")
+    web.add_argument("--jobs-key", metavar="KEY", help="its API key (the project owner's)")
+    web.add_argument(
+        "--jobs-project",
+        metavar="OWNER/SLUG",
+        default=DEFAULT_PROJECT,
+        help=f"the project whose jobs are shown (default {DEFAULT_PROJECT})",
+    )
     add_parameter_option(parser)
     add_running_options(parser)
     parser.set_defaults(func=run)
@@ -112,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
             server, registry = made
             server.start()
             print(f"headwater: API on {server.url}/api/v1/status", flush=True)
+            print(f"headwater: web UI on {server.url}/ui/", flush=True)
         tune_for_throughput()
         controller.start()
         print(
@@ -163,11 +180,16 @@ def _api_server(
         print_problems("--tls-cert", exc)
         return None
     try:
+        web = _web_options(args)
+    except ConfigurationError as exc:
+        print_problems("--jobs-url", exc)
+        return None
+    try:
         registry = AgentRegistry(args.data_dir / "c2" / "agents.db")
     except HeadwaterError as exc:
         print(f"headwater: cannot start: {exc}", file=sys.stderr)
         return None
-    app = create_app(controller, token=args.token, agents=agents, registry=registry)
+    app = create_app(controller, token=args.token, agents=agents, registry=registry, web=web)
     host, port = parse_bind(args.api)
     if agents is not None:
         print(f"headwater: {len(agents.tokens)} agents known from {args.agents}", flush=True)
@@ -175,6 +197,17 @@ def _api_server(
             authenticator = app.state.agent_authenticator
             signal.signal(signal.SIGHUP, lambda *_: _reload_agents(authenticator, args.agents))
     return ApiServer(app, host, port, ssl_context=context), registry
+
+
+def _web_options(args: argparse.Namespace) -> WebOptions:
+    """The UI's lake, images and jobs service from the flags; both --jobs-url and
+    --jobs-key, or neither."""
+    jobs = None
+    if args.jobs_url or args.jobs_key:
+        if not (args.jobs_url and args.jobs_key):
+            raise ConfigurationError("--jobs-url and --jobs-key go together: give both, or none")
+        jobs = JobsLink(args.jobs_url, args.jobs_key, args.jobs_project)
+    return WebOptions(lake=args.lake, images=args.images, jobs=jobs)
 
 
 def _reload_agents(authenticator: AgentAuthenticator, path: Path) -> None:

@@ -1,0 +1,163 @@
+// A layered left-to-right layout (Sugiyama-style, kept small): cycles broken by a
+// depth-first search, layers by longest path, order within layers by barycenter
+// sweeps, then each node pulled towards its neighbours without overlapping.
+
+/**
+ * nodes: [{id, width, height}], edges: [{source, target}] (unknown ends are ignored).
+ * Answers {positions: Map id -> {x, y, width, height, layer}, width, height, backward: Set}
+ * where `backward` holds the indexes of edges that point against the layers.
+ */
+export function layered(nodes, edges, { gapX = 80, gapY = 26, margin = 24, sweeps = 8 } = {}) {
+  const ids = nodes.map((n) => n.id);
+  const known = new Set(ids);
+  const usable = edges
+    .map((e, index) => ({ ...e, index }))
+    .filter((e) => known.has(e.source) && known.has(e.target) && e.source !== e.target);
+
+  const reversed = backEdges(ids, usable);
+  const forward = usable.map((e) =>
+    reversed.has(e.index) ? { source: e.target, target: e.source, index: e.index } : e,
+  );
+  const layer = longestPath(ids, forward);
+  const layers = [];
+  for (const id of ids) (layers[layer.get(id)] ||= []).push(id);
+  orderByBarycenter(layers, forward, sweeps);
+
+  const size = new Map(nodes.map((n) => [n.id, n]));
+  const positions = new Map();
+  let x = margin;
+  for (const [index, ids_] of layers.entries()) {
+    const width = Math.max(...ids_.map((id) => size.get(id).width));
+    for (const id of ids_) {
+      const { width: w, height: h } = size.get(id);
+      positions.set(id, { x: x + (width - w) / 2, y: 0, width: w, height: h, layer: index });
+    }
+    x += width + gapX;
+  }
+  placeVertically(layers, forward, positions, gapY, margin);
+  let height = 0;
+  for (const p of positions.values()) height = Math.max(height, p.y + p.height);
+  return {
+    positions,
+    width: x - gapX + margin,
+    height: height + margin,
+    backward: reversed,
+  };
+}
+
+/** Indexes of the edges that close a cycle, found by a depth-first search. */
+function backEdges(ids, edges) {
+  const out = new Map(ids.map((id) => [id, []]));
+  for (const e of edges) out.get(e.source).push(e);
+  const state = new Map(); // 1: on the stack, 2: done
+  const back = new Set();
+  const visit = (start) => {
+    const stack = [[start, 0]];
+    state.set(start, 1);
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      const next = out.get(top[0])[top[1]++];
+      if (!next) {
+        state.set(top[0], 2);
+        stack.pop();
+      } else if (state.get(next.target) === 1) {
+        back.add(next.index);
+      } else if (!state.has(next.target)) {
+        state.set(next.target, 1);
+        stack.push([next.target, 0]);
+      }
+    }
+  };
+  const incoming = new Set(edges.map((e) => e.target));
+  for (const id of ids) if (!incoming.has(id) && !state.has(id)) visit(id); // sources first
+  for (const id of ids) if (!state.has(id)) visit(id);
+  return back;
+}
+
+/** Each node's layer: the longest path to it from a source (edges form a DAG here). */
+function longestPath(ids, edges) {
+  const layer = new Map(ids.map((id) => [id, 0]));
+  const indegree = new Map(ids.map((id) => [id, 0]));
+  const out = new Map(ids.map((id) => [id, []]));
+  for (const e of edges) {
+    out.get(e.source).push(e.target);
+    indegree.set(e.target, indegree.get(e.target) + 1);
+  }
+  const ready = ids.filter((id) => indegree.get(id) === 0);
+  while (ready.length) {
+    const id = ready.shift();
+    for (const target of out.get(id)) {
+      layer.set(target, Math.max(layer.get(target), layer.get(id) + 1));
+      indegree.set(target, indegree.get(target) - 1);
+      if (indegree.get(target) === 0) ready.push(target);
+    }
+  }
+  return layer;
+}
+
+/** Reorder each layer by the mean position of its neighbours, sweeping both ways. */
+function orderByBarycenter(layers, edges, sweeps) {
+  const preds = new Map();
+  const succs = new Map();
+  for (const e of edges) {
+    (preds.get(e.target) || preds.set(e.target, []).get(e.target)).push(e.source);
+    (succs.get(e.source) || succs.set(e.source, []).get(e.source)).push(e.target);
+  }
+  const rank = new Map();
+  const rerank = () => layers.forEach((ids) => ids.forEach((id, i) => rank.set(id, i / Math.max(1, ids.length - 1))));
+  rerank();
+  const sortBy = (ids, neighbours) => {
+    const keyed = ids.map((id, i) => {
+      const near = (neighbours.get(id) || []).map((n) => rank.get(n));
+      return { id, key: near.length ? near.reduce((a, b) => a + b, 0) / near.length : rank.get(id), i };
+    });
+    keyed.sort((a, b) => a.key - b.key || a.i - b.i);
+    ids.splice(0, ids.length, ...keyed.map((k) => k.id));
+  };
+  for (let sweep = 0; sweep < sweeps; sweep++) {
+    const down = sweep % 2 === 0;
+    const order = down ? layers.keys() : [...layers.keys()].reverse();
+    for (const index of order) {
+      sortBy(layers[index], down ? preds : succs);
+      rerank();
+    }
+  }
+}
+
+/** Stack each layer, then pull nodes towards their neighbours' middles, keeping order. */
+function placeVertically(layers, edges, positions, gap, margin) {
+  for (const ids of layers) {
+    let y = margin;
+    for (const id of ids) {
+      positions.get(id).y = y;
+      y += positions.get(id).height + gap;
+    }
+  }
+  const neighbours = new Map();
+  for (const e of edges) {
+    (neighbours.get(e.target) || neighbours.set(e.target, []).get(e.target)).push(e.source);
+    (neighbours.get(e.source) || neighbours.set(e.source, []).get(e.source)).push(e.target);
+  }
+  const middle = (id) => positions.get(id).y + positions.get(id).height / 2;
+  for (let round = 0; round < 4; round++) {
+    const order = round % 2 === 0 ? layers : [...layers].reverse();
+    for (const ids of order) {
+      for (const id of ids) {
+        const near = neighbours.get(id) || [];
+        if (near.length) {
+          const want = near.reduce((sum, n) => sum + middle(n), 0) / near.length;
+          positions.get(id).y = want - positions.get(id).height / 2;
+        }
+      }
+      // no overlaps: push down from the top, then up from the bottom, never above margin
+      for (let i = 0; i < ids.length; i++) {
+        const p = positions.get(ids[i]);
+        const floor = i ? positions.get(ids[i - 1]).y + positions.get(ids[i - 1]).height + gap : margin;
+        p.y = Math.max(p.y, floor);
+      }
+    }
+  }
+  let top = Infinity;
+  for (const p of positions.values()) top = Math.min(top, p.y);
+  for (const p of positions.values()) p.y += margin - top;
+}
