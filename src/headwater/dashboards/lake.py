@@ -1,0 +1,177 @@
+"""``Lake``: the dashboards' answers, from a DuckDB database that follows the lake.
+
+The database (by default ``<lake>/../dashboards.duckdb``, next to the lake in the data
+dir) keeps what has been loaded, so a restarted hub only loads the files written since.
+It is a cache of the lake, nothing more: when it was made by another schema, another
+DuckDB or for another lake, or another process holds it, it is rebuilt (or, when it
+cannot be written, kept in memory instead).
+
+Before answering, a query loads the lake's new files, at most every
+``refresh_seconds``; one thread loads while the others answer from what is loaded.
+DuckDB connections are not thread-safe, so each query runs on its own cursor (a
+connection to the same database, which sees the last committed load).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from headwater.dashboards import queries, tables
+from headwater.dashboards.loader import LakeLoader, LoadReport
+
+log = logging.getLogger("headwater.dashboards")
+
+DATABASE_NAME = "dashboards.duckdb"
+
+
+class Lake:
+    """The lake at ``lake`` (``sensors/``, ``images/``, ``jobstatus/``) and the JPEGs of
+    the image store at ``images``.
+
+    ``database``: a file, ``":memory:"``, or None for ``<lake>/../dashboards.duckdb``.
+    """
+
+    def __init__(
+        self,
+        lake: Path,
+        *,
+        images: Path | None = None,
+        database: Path | str | None = None,
+        refresh_seconds: float = 2.0,
+        threads: int = 2,
+        memory_limit: str = "512MB",
+    ) -> None:
+        self.root = Path(lake).resolve()
+        self.images_dir = Path(images).resolve() if images is not None else None
+        self.refresh_seconds = refresh_seconds
+        target = database if database is not None else self.root.parent / DATABASE_NAME
+        config = {"threads": threads, "memory_limit": memory_limit}
+        self._con = _connect(str(target), config)
+        self._prepare()
+        self._loader = LakeLoader(self._con, self.root)
+        self._load_lock = threading.Lock()
+        self._refreshed_at = float("-inf")
+        self._closed = False
+
+    def _prepare(self) -> None:
+        """Use the database as it is when it was made for this lake by this schema and
+        DuckDB; else start it again."""
+        tables.create_tables(self._con)
+        wanted = {
+            "schema": str(tables.SCHEMA_VERSION),
+            "duckdb": duckdb.__version__,
+            "lake": str(self.root),
+        }
+        found = dict(self._con.execute("SELECT key, value FROM meta").fetchall())
+        if found == wanted:
+            return
+        if found:
+            log.info("dashboards: rebuilding the database (made for %s, now %s)", found, wanted)
+        tables.drop_tables(self._con)
+        tables.create_tables(self._con)
+        self._con.executemany("INSERT INTO meta VALUES (?, ?)", list(wanted.items()))
+
+    def refresh(self, *, force: bool = False) -> LoadReport | None:
+        """Load the lake's new files, unless it was done less than ``refresh_seconds`` ago
+        or another thread is at it (its load is committed batch by batch, so queries
+        meanwhile see what it has loaded so far); what was loaded, or None."""
+        if not force and time.monotonic() - self._refreshed_at < self.refresh_seconds:
+            return None
+        if not self._load_lock.acquire(blocking=force):
+            return None
+        try:
+            if self._closed:
+                return None
+            began = time.monotonic()
+            report = self._loader.load_new()
+            self._refreshed_at = time.monotonic()
+            if report.files > 100:
+                log.info(
+                    "dashboards: loaded %d files (%d rows) from %s in %.1f s",
+                    report.files,
+                    report.rows,
+                    self.root,
+                    self._refreshed_at - began,
+                )
+            return report
+        finally:
+            self._load_lock.release()
+
+    @contextlib.contextmanager
+    def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        self.refresh()
+        cursor = self._con.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+
+    def devices(self) -> list[dict[str, Any]]:
+        """Each device with readings: its count, first and last time, latest values."""
+        with self._cursor() as cur:
+            return queries.devices(cur)
+
+    def readings(
+        self,
+        host: str,
+        *,
+        since: int | None = None,
+        until: int | None = None,
+        points: int = 300,
+    ) -> dict[str, Any]:
+        """``host``'s readings between ``since`` and ``until`` (ms, inclusive; default all),
+        averaged over at most ``points`` round, epoch-aligned time buckets."""
+        with self._cursor() as cur:
+            return queries.readings(cur, host, since, until, points)
+
+    def images(self, *, host: str | None = None, limit: int = 24) -> list[dict[str, Any]]:
+        """The newest ``limit`` images (of ``host``), newest first."""
+        with self._cursor() as cur:
+            return queries.images(cur, host, limit)
+
+    def joined(self, *, host: str | None = None, limit: int = 100) -> dict[str, Any]:
+        """The newest ``limit`` images, each with the reading whose ``imgname`` names it."""
+        with self._cursor() as cur:
+            return queries.joined(cur, host, limit)
+
+    def summary(self) -> dict[str, Any]:
+        """Counts of readings, images, devices and job runs, and the last reading's time."""
+        with self._cursor() as cur:
+            return queries.summary(cur)
+
+    def image_path(self, filename: str) -> Path | None:
+        """The JPEG named ``filename`` in the image store, or None when there is none.
+        ``filename`` must be a plain file name (the API refuses others first)."""
+        if self.images_dir is None or not queries.is_plain_name(filename):
+            return None
+        path = self.images_dir / filename
+        return path if path.is_file() else None
+
+    def close(self) -> None:
+        with self._load_lock:
+            self._closed = True
+            self._con.close()
+
+
+def _connect(target: str, config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
+    """A connection to ``target``; in memory when the file cannot be opened (another
+    process holds it, or its folder is read-only), said once in the log."""
+    if target != ":memory:":
+        try:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            return duckdb.connect(target, config=config)
+        except (duckdb.Error, OSError) as exc:
+            log.warning(
+                "dashboards: cannot open %s (%s); loading the lake into memory instead",
+                target,
+                str(exc).splitlines()[0],
+            )
+    return duckdb.connect(":memory:", config=config)
