@@ -9,7 +9,10 @@ from collections.abc import Sequence
 
 # Each module defines ``register(subparsers) -> None`` that adds its parser and sets
 # ``func=run`` where ``run(args: argparse.Namespace) -> int`` returns the exit code.
-COMMANDS = ("run", "agent", "validate", "expression", "docs", "models", "jobs", "tls")
+COMMANDS = (
+    *("run", "agent", "validate", "expression", "docs", "models", "jobs", "tls"),
+    *("up", "demo"),
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
