@@ -107,13 +107,23 @@ def create_app(
 
 
 def _add_dashboards(app: FastAPI, web: WebOptions, guarded: Sequence[DependsParam]) -> None:
-    """The dashboards' routes over the lake (DuckDB, imported only when asked for)."""
-    import importlib
+    """The dashboards' routes over the lake (DuckDB: imported only when asked for)."""
+    from headwater.api import dashboards
+    from headwater.dashboards import Lake
 
-    dashboards = importlib.import_module("headwater.api.dashboards")
-    lake = importlib.import_module("headwater.dashboards")
-    app.state.lake = lake.Lake(web.lake, images=web.images)
+    assert web.lake is not None
+    app.state.lake = Lake(web.lake, images=web.images)
     app.include_router(dashboards.router, prefix=API_PREFIX, dependencies=guarded)
+
+
+def close_app(app: FastAPI) -> None:
+    """Release what ``create_app`` opened beyond the controller and registry (the
+    dashboards' DuckDB database); for servers run without lifespan events, after they
+    stop. Idempotent."""
+    lake = getattr(app.state, "lake", None)
+    if lake is not None:
+        app.state.lake = None
+        lake.close()
 
 
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:

@@ -158,7 +158,7 @@ def _api_server(
     every problem printed, when the agents list or the TLS files cannot be used."""
     from headwater.api.agents_identity import load_known_agents
     from headwater.api.agents_registry import AgentRegistry
-    from headwater.api.app import create_app
+    from headwater.api.app import close_app, create_app
     from headwater.api.server import ApiServer, server_ssl_context
 
     try:
@@ -196,7 +196,11 @@ def _api_server(
         if hasattr(signal, "SIGHUP"):  # reread the list: add or shut out agents, no restart
             authenticator = app.state.agent_authenticator
             signal.signal(signal.SIGHUP, lambda *_: _reload_agents(authenticator, args.agents))
-    return ApiServer(app, host, port, ssl_context=context), registry
+
+    async def release() -> None:  # the server runs without lifespan events
+        close_app(app)
+
+    return ApiServer(app, host, port, ssl_context=context, on_stop=release), registry
 
 
 def _web_options(args: argparse.Namespace) -> WebOptions:
