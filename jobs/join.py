@@ -30,8 +30,9 @@ spark = SparkSession.builder.appName("join").getOrCreate()
 spark.sparkContext.setLogLevel("WARN")
 
 
-def kind(path: str) -> str:
-    """parquet, json or jpeg: what the files under ``path`` are."""
+def kind(path: str) -> str | None:
+    """parquet, json or jpeg: what the files under ``path`` are; None when there are
+    none (a new lake: the hub has not written this folder yet)."""
     names = (
         [path]
         if os.path.isfile(path)
@@ -50,11 +51,15 @@ def kind(path: str) -> str:
     ):
         if any(name.endswith(suffix) for name in names):
             return found
-    raise SystemExit(f"join: no Parquet, JSON or JPEG files in {path}")
+    return None
 
 
-def read(path: str) -> DataFrame:
+def read(path: str, empty: str) -> DataFrame:
+    """The records under ``path``, or none of schema ``empty`` when it has no files."""
     found = kind(path)
+    if found is None:
+        print(f"join: nothing in {path} yet")
+        return spark.createDataFrame([], empty)
     reader = spark.read.option("recursiveFileLookup", "true")
     if found == "parquet":
         return reader.parquet(path)
@@ -64,8 +69,10 @@ def read(path: str) -> DataFrame:
     return files.select(F.element_at(F.split("path", "/"), -1).alias("filename"), "length")
 
 
-readings = read(readings_path).withColumn("image_name", F.element_at(F.split("imgname", "/"), -1))
-images = read(images_path)
+readings = read(readings_path, "uuid string, host string, imgname string").withColumn(
+    "image_name", F.element_at(F.split("imgname", "/"), -1)
+)
+images = read(images_path, "filename string")
 images = images.select(
     [F.col(f"`{c}`").alias("image_" + c.replace(".", "_")) for c in images.columns]
 )

@@ -1,0 +1,288 @@
+"""flows/edge-to-ai.yaml, the hub of `headwater demo`, with everything it talks to on
+127.0.0.1: an FTP image store (pyftpdlib), the models service with the coco-detector,
+a jobs service, a webhook receiver standing in for Slack, and one device running
+flows/agent.yaml unchanged with scikit-image's astronaut (a person) and chelsea (a cat)
+as its camera.
+
+Checked from the outputs: the readings in Parquet with the device's host; each JPEG
+byte for byte in the FTP root under images/ (as the hub received it); one image row
+per original with the device's labels, the detector's detections and person=true for
+the astronaut only; an alert for the person and alerts for readings over a low
+threshold; a jobstatus row of a succeeded run. Nothing in the lake's failed/.
+
+The jobs service runs quick stand-in scripts named `sensors` and `join` (plain
+Python that lists the lake and exits), not the PySpark jobs: a Spark start takes
+10-40 s here. The real jobs/sensors.py and jobs/join.py on PySpark are run by
+tests/integration/test_jobs_service.py; what matters here is the flow's side: the
+starts, following each run to its end and storing its status rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyarrow.dataset as ds
+import pytest
+from flowharness import REPOSITORY, poll
+from PIL import Image
+
+from headwater.api.app import create_app
+from headwater.api.server import ApiServer
+from headwater.engine.controller import FlowController
+from headwater.flow.loader import load_flow
+from headwater.http.asgi import AsgiServer
+from headwater.jobs.api import create_app as create_jobs_app
+from headwater.jobs.config import parse_config as parse_jobs_config
+from headwater.jobs.service import JobsService
+from headwater.models.serve.config import parse_config as parse_models_config
+from headwater.models.serve.server import ModelServer
+from headwater.models.testing import prepared_cache
+from headwater.models.verification import photo
+
+pytestmark = pytest.mark.e2e
+
+FLOW = REPOSITORY / "flows" / "edge-to-ai.yaml"
+FTP_USER, FTP_PASSWORD = "camera", "secret"  # the `servers` fixture's FTP user
+DETECTOR_KEY = "edge-to-ai-detector-key"
+JOBS_KEY = "edge-to-ai-jobs-key"
+DEVICE = "device-1"
+STAND_IN = """\
+import os, pathlib, time
+lake = pathlib.Path(os.environ["LAKE"])
+files = sorted(p.name for p in lake.rglob("*.parquet"))
+print(f"{os.environ['JOB']} stand-in: {len(files)} Parquet file(s) in {lake}")
+time.sleep(0.5)
+"""
+
+
+class Webhook:
+    """A Slack-style incoming webhook on a thread: records each POSTed JSON body."""
+
+    def __init__(self) -> None:
+        self.posts: list[dict[str, Any]] = []
+        posts = self.posts
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                posts.append(json.loads(body))
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/alerts"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def texts(self) -> list[str]:
+        return [str(post.get("text", "")) for post in list(self.posts)]
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    receiver = Webhook()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
+
+
+@pytest.fixture
+def models(servers: Any) -> Iterator[tuple[ModelServer, Any]]:
+    """The FTP image store and the models service that reads images back from it."""
+    ftp = servers.ftp()
+    raw = {
+        "inputs": {
+            "storage-options": {
+                f"ftp://127.0.0.1:{ftp.port}/": {"username": FTP_USER, "password": FTP_PASSWORD}
+            }
+        },
+        "models": {
+            "coco-detector": {
+                "kind": "builtin",
+                "variant": "int8",
+                "access-keys": [DETECTOR_KEY],
+                "threads": 1,
+            }
+        },
+    }
+    with ModelServer(parse_models_config(raw), "127.0.0.1", 0, cache=prepared_cache()) as server:
+        yield server, ftp
+
+
+@pytest.fixture
+def jobs(tmp_path: Path) -> Iterator[str]:
+    """A jobs service whose `sensors` (1), `status` (2) and `join` (3) are stand-ins."""
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    for name in ("sensors", "status", "join"):
+        (scripts / f"{name}.py").write_text(STAND_IN)
+    config = parse_jobs_config(
+        {
+            "data-dir": "jobs-data",
+            "max-concurrent-runs": 0,
+            "users": {"tspann": {"name": "T S", "email": "t@e.com", "api-key": JOBS_KEY}},
+            "projects": {"tspann/edge-to-ai": {"name": "Edge to AI", "directory": str(scripts)}},
+            "jobs": [
+                {
+                    "project": "tspann/edge-to-ai",
+                    "name": name,
+                    "script": f"{name}.py",
+                    "environment": {"LAKE": str(tmp_path / "lake"), "JOB": name},
+                }
+                for name in ("sensors", "status", "join")
+            ],
+        },
+        tmp_path,
+    )
+    service = JobsService(config)
+    server = AsgiServer(create_jobs_app(service), "127.0.0.1", 0, name="headwater-jobs")
+    server.start()
+    service.base_url = server.url
+    try:
+        yield server.url
+    finally:
+        server.stop()
+        service.stop()
+
+
+def sample_photos(folder: Path) -> None:
+    """astronaut (a person) then chelsea (a cat): the camera takes them in name order."""
+    folder.mkdir()
+    for index, name in enumerate(("astronaut", "chelsea")):
+        with Image.open(photo(name)) as image:
+            image.convert("RGB").save(folder / f"{index}-{name}.jpg", quality=90)
+
+
+def rows(folder: Path) -> list[dict[str, Any]]:
+    if not folder.exists() or not list(folder.rglob("*.parquet")):
+        return []
+    table = ds.dataset(folder, format="parquet").to_table()
+    return table.to_pylist()  # type: ignore[no-any-return]
+
+
+@pytest.mark.timeout(180)
+def test_the_hub_flow_stores_readings_images_detections_alerts_and_job_runs(
+    tmp_path: Path, models: tuple[ModelServer, Any], jobs: str, webhook: Webhook
+) -> None:
+    server_models, ftp = models
+    lake = tmp_path / "lake"
+    parameters = {
+        "lake": str(lake),
+        "ftp_url": f"ftp://127.0.0.1:{ftp.port}",
+        "ftp_user": FTP_USER,
+        "ftp_password": FTP_PASSWORD,
+        "models_url": server_models.url,
+        "detector_key": DETECTOR_KEY,
+        "jobs_url": jobs,
+        "jobs_api_key": JOBS_KEY,
+        "alert_webhook": webhook.url,
+        "temperature_threshold": "-100",  # every reading is over it
+    }
+    hub = FlowController(load_flow(FLOW, parameters=parameters), tmp_path / "hub")
+    api = ApiServer(create_app(hub), "127.0.0.1", 0)
+    api.start()
+    hub.start()
+    agent: subprocess.Popen[str] | None = None
+    try:
+        photos = tmp_path / "photos"
+        sample_photos(photos)
+        command = [sys.executable, "-m", "headwater", "run", str(REPOSITORY / "flows/agent.yaml")]
+        command += ["--api", "off", "--duration", "16", "--data-dir", str(tmp_path / "agent")]
+        for name, value in {
+            "hub_url": api.url,
+            "host_name": DEVICE,
+            "sample_images": str(photos),
+            "image_dir": str(tmp_path / "devices" / DEVICE / "images"),
+        }.items():
+            command += ["-p", f"{name}={value}"]
+        environment = {**os.environ, "HEADWATER_MODELS": str(prepared_cache())}
+        agent = subprocess.Popen(
+            command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+
+        def images_stored() -> bool:
+            return len(rows(lake / "images")) >= 2
+
+        poll(images_stored, timeout=90, what="a Parquet row for both images")
+        _, stderr = agent.communicate(timeout=30)
+        assert agent.returncode == 0, stderr
+
+        def job_succeeded() -> bool:
+            return any(r["latest_status"] == "succeeded" for r in rows(lake / "jobstatus"))
+
+        poll(job_succeeded, timeout=30, what="a jobstatus row of a succeeded run")
+        poll(lambda: any("person" in t for t in webhook.texts()), timeout=10, what="an alert")
+        received = httpx.get(
+            f"{api.url}/api/v1/provenance/events",
+            params={"type": "RECEIVE", "component": "images"},
+        ).json()["events"]
+        contents = {
+            event["attributes"]["filename"]: httpx.get(
+                f"{api.url}/api/v1/provenance/events/{event['eventId']}/content"
+            ).content
+            for event in received
+        }
+    finally:
+        if agent is not None and agent.poll() is None:
+            agent.kill()
+            agent.communicate()
+        api.stop()
+        hub.stop()
+
+    readings = rows(lake / "sensors")
+    assert readings and {r["host"] for r in readings} == {DEVICE}
+
+    stored = {p.name: p.read_bytes() for p in (ftp.home / "images").iterdir()}
+    named = {Path(r["imgname"]).name for r in readings if r["imgname"]}
+    assert named and named <= set(stored)  # each reading's image is in the store
+    assert len(contents) >= 4  # two photos, each with its processed copy
+    assert stored == contents  # flat under images/, byte for byte as received
+
+    images = {r["filename"]: r for r in rows(lake / "images")}
+    assert len(images) == 2 and not any("bog_image_p_" in name for name in images)
+    astronaut, chelsea = sorted(images.values(), key=lambda r: r["time"])
+    for row in (astronaut, chelsea):
+        assert row["host"] == DEVICE
+        assert row["url"] == f"ftp://127.0.0.1:{ftp.port}/images/{row['filename']}"
+        assert row["uuid"] in row["filename"]  # the device's FlowFile, named in the file
+        assert row["label_1"] and row["probability_1"].endswith("%")
+        detections = json.loads(row["detections"])
+        assert detections, row
+        for found in detections:
+            assert set(found) == {"label", "confidence", "box"}
+            _, _, w, h = found["box"]
+            assert 0 < found["confidence"] <= 1 and w > 0 and h > 0
+    assert astronaut["person"] is True
+    assert json.loads(astronaut["detections"])[0]["label"] == "person"
+    assert chelsea["person"] is False
+
+    texts = webhook.texts()
+    people = [t for t in texts if "saw a person" in t]
+    assert people and all(astronaut["filename"] in t and DEVICE in t for t in people)
+    hot = [t for t in texts if "air temperature" in t]
+    assert hot and all(t.startswith(f"{DEVICE}: CPU temperature ") for t in hot)
+
+    statuses = rows(lake / "jobstatus")
+    succeeded = {r["name"] for r in statuses if r["latest_status"] == "succeeded"}
+    assert succeeded <= {"sensors", "join"} and succeeded
+    assert not (lake / "failed").exists() or not list((lake / "failed").iterdir())
