@@ -29,6 +29,9 @@ FTP_USER = "headwater"
 REPOSITORY = Path(__file__).resolve().parents[3]  # src/headwater/stack -> the checkout
 JOB_CPU = 1  # one core per run: the demo leaves half the machine idle
 JOB_MEMORY_GB = 1  # Spark's driver gets half of it (512 MB), the watchdog holds the rest
+# A short job on a small machine: the serial collector and the C1 compiler only keep the
+# driver's JVM about a fifth smaller and cheaper to start than the defaults (G1, C2).
+DRIVER_JAVA_OPTIONS = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=64m"
 
 
 def find_resource(path: Path) -> Path:
@@ -129,6 +132,7 @@ def jobs_config(
         **dict(spark.get("conf") or {}),
         "spark.ui.enabled": "false",
         "spark.sql.shuffle.partitions": "2",
+        "spark.driver.extraJavaOptions": DRIVER_JAVA_OPTIONS,
     }
     projects = {
         str(ident): {
