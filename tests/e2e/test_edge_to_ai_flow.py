@@ -47,6 +47,8 @@ from headwater.models.serve.config import parse_config as parse_models_config
 from headwater.models.serve.server import ModelServer
 from headwater.models.testing import prepared_cache
 from headwater.models.verification import photo
+from headwater.processors.routing import RouteOnAttribute
+from headwater.testing import TestRunner
 
 pytestmark = pytest.mark.e2e
 
@@ -286,3 +288,28 @@ def test_the_hub_flow_stores_readings_images_detections_alerts_and_job_runs(
     succeeded = {r["name"] for r in statuses if r["latest_status"] == "succeeded"}
     assert succeeded <= {"sensors", "join"} and succeeded
     assert not (lake / "failed").exists() or not list((lake / "failed").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("kafka", "expected"),
+    [
+        ("false", {"kafka": 0, "alert": 2, "unmatched": 2}),
+        ("true", {"kafka": 4, "alert": 2, "unmatched": 0}),
+    ],
+)
+def test_readings_alert_over_either_threshold_and_go_to_kafka_only_when_switched_on(
+    kafka: str, expected: dict[str, int]
+) -> None:
+    """The routing of docs/sinks.md's wiring, as the flow ships it: alert when cputemp
+    or bme680_tempc is over its threshold; Kafka only with kafka_enabled=true."""
+    parameters = {"kafka_enabled": kafka, "cputemp_threshold": "70", "temperature_threshold": "30"}
+    flow = load_flow(FLOW, parameters=parameters)
+    runner = TestRunner(RouteOnAttribute, flow.processors["route-reading"].properties)
+    runner.enqueue(b"{}", host="a", cputemp="44", tempc="23.97")  # neither
+    runner.enqueue(b"{}", host="a", cputemp="71", tempc="23.97")  # CPU
+    runner.enqueue(b"{}", host="a", cputemp="44", tempc="30.5")  # air
+    runner.enqueue(b"{}", host="a", cputemp="", tempc="n/a")  # without them: no alert
+    runner.run()
+    for relationship, count in expected.items():
+        runner.assert_transferred(relationship, count)
+    runner.close()
