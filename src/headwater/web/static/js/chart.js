@@ -43,7 +43,7 @@ function valueLabel(v) {
  *           lines = true, dots = false, width = 440, height = 190}
  * Answers a `.chart` element.
  */
-export function timeChart({ title, unit = "", series, lines = true, dots = false, width = 440, height = 190 }) {
+export function timeChart({ title, unit = "", series, lines = true, dots = false, zero = false, width = 440, height = 190 }) {
   const m = { left: 46, right: 12, top: 10, bottom: 24 };
   const all = series.flatMap((sr) => sr.points.filter((p) => p.v !== null && p.v !== undefined && Number.isFinite(p.v)));
   const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": title });
@@ -54,11 +54,16 @@ export function timeChart({ title, unit = "", series, lines = true, dots = false
   }
   let t0 = Math.min(...all.map((p) => p.t));
   let t1 = Math.max(...all.map((p) => p.t));
-  if (t0 === t1) {
-    t0 -= 30e3;
-    t1 += 30e3;
+  if (t1 - t0 < 60e3) {
+    const middle = (t0 + t1) / 2;
+    [t0, t1] = [middle - 30e3, middle + 30e3];
   }
-  const yTicks = niceTicks(Math.min(...all.map((p) => p.v)), Math.max(...all.map((p) => p.v)));
+  if (dots) {
+    const room = (t1 - t0) * 0.03; // the dots at the ends stay whole
+    [t0, t1] = [t0 - room, t1 + room];
+  }
+  const low = Math.min(...all.map((p) => p.v));
+  const yTicks = niceTicks(zero ? Math.min(0, low) : low, Math.max(...all.map((p) => p.v)));
   const y0 = yTicks[0];
   const y1 = yTicks[yTicks.length - 1];
   const x = (t) => m.left + ((t - t0) / (t1 - t0)) * (width - m.left - m.right);
@@ -71,9 +76,13 @@ export function timeChart({ title, unit = "", series, lines = true, dots = false
     axis.append(s("text", { x: m.left - 6, y: y(v) + 3, "text-anchor": "end" }, valueLabel(v)));
   }
   const xCount = Math.max(2, Math.floor((width - m.left - m.right) / 90));
+  let previous = "";
   for (let i = 0; i <= xCount; i++) {
     const t = t0 + ((t1 - t0) * i) / xCount;
-    axis.append(s("text", { x: x(t), y: height - 6, "text-anchor": i === 0 ? "start" : i === xCount ? "end" : "middle" }, timeLabel(t, t1 - t0)));
+    const label = timeLabel(t, t1 - t0);
+    if (label === previous) continue;
+    previous = label;
+    axis.append(s("text", { x: x(t), y: height - 6, "text-anchor": i === 0 ? "start" : i === xCount ? "end" : "middle" }, label));
   }
   svg.append(grid, axis);
 

@@ -83,7 +83,8 @@ function longestPath(ids, edges) {
     out.get(e.source).push(e.target);
     indegree.set(e.target, indegree.get(e.target) + 1);
   }
-  const ready = ids.filter((id) => indegree.get(id) === 0);
+  const sources = ids.filter((id) => indegree.get(id) === 0);
+  const ready = [...sources];
   while (ready.length) {
     const id = ready.shift();
     for (const target of out.get(id)) {
@@ -91,6 +92,11 @@ function longestPath(ids, edges) {
       indegree.set(target, indegree.get(target) - 1);
       if (indegree.get(target) === 0) ready.push(target);
     }
+  }
+  // a source joining late (a clone's FlowFile) sits just before its first successor
+  for (const id of sources) {
+    const next = out.get(id).map((target) => layer.get(target));
+    if (next.length) layer.set(id, Math.max(0, Math.min(...next) - 1));
   }
   return layer;
 }

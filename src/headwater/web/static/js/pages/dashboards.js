@@ -163,10 +163,10 @@ function imageCard(image, url) {
       { class: "body" },
       h("div", { class: "muted" }, time(image.time), image.person ? h("span", { class: "person" }, " · person") : null),
       labels.map((l) => {
-        const p = Number.parseFloat(l.probability) || 0;
-        return [h("div", {}, l.label, h("span", { class: "muted" }, ` ${(p * 100).toFixed(1)}%`)), h("div", { class: "bar", style: `width:${Math.min(100, p * 100)}%` })];
+        const p = Number(l.probability) || 0; // in percent, as the device writes it
+        return [h("div", {}, l.label, h("span", { class: "muted" }, ` ${p.toFixed(1)}%`)), h("div", { class: "bar", style: `width:${Math.min(100, p)}%` })];
       }),
-      image.detections.length ? h("div", { class: "muted" }, `${image.detections.length} detections: ${[...new Set(image.detections.map((d) => d.label ?? d.class))].join(", ")}`) : null,
+      image.detections.length ? h("div", { class: "muted" }, `${image.detections.length} detection${image.detections.length === 1 ? "" : "s"}: ${[...new Set(image.detections.map((d) => d.label ?? d.class))].join(", ")}`) : null,
     ),
   );
 }

@@ -142,7 +142,7 @@ function edgeView(c) {
   const queued = c.queuedCount > 0;
   return {
     class: c.backPressured ? "pressured" : queued ? "queued" : "",
-    label: queued || c.backPressured ? `${num(c.queuedCount)} · ${bytes(c.queuedBytes)}` : "",
+    label: queued || c.backPressured ? `${num(c.queuedCount)} queued · ${bytes(c.queuedBytes)}` : c.relationships.join(", "),
     title: `${c.name || c.id}: ${c.relationships.join(", ")}\nqueued ${num(c.queuedCount)} (${bytes(c.queuedBytes)})` +
       (c.backPressureObjects ? `\nback pressure at ${num(c.backPressureObjects)} / ${bytes(c.backPressureBytes)}` : "") +
       (c.backPressured ? "\nBACK PRESSURE: the source is paused" : ""),

@@ -125,5 +125,5 @@ function durationChart(jobs, runsByJob) {
       }))
       .sort((a, b) => a.t - b.t),
   }));
-  return timeChart({ title: "Run durations over time", unit: "seconds", series, dots: true, width: 1000, height: 240 });
+  return timeChart({ title: "Run durations over time", unit: "seconds", series, dots: true, zero: true, width: 1000, height: 240 });
 }
