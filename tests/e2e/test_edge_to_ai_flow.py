@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -199,6 +200,7 @@ def test_the_hub_flow_stores_readings_images_detections_alerts_and_job_runs(
         "jobs_api_key": JOBS_KEY,
         "alert_webhook": webhook.url,
         "temperature_threshold": "-100",  # every reading is over it
+        "join_delay_ms": "3000",
     }
     hub = FlowController(load_flow(FLOW, parameters=parameters), tmp_path / "hub")
     api = ApiServer(create_app(hub), "127.0.0.1", 0)
@@ -229,10 +231,14 @@ def test_the_hub_flow_stores_readings_images_detections_alerts_and_job_runs(
         _, stderr = agent.communicate(timeout=30)
         assert agent.returncode == 0, stderr
 
-        def job_succeeded() -> bool:
-            return any(r["latest_status"] == "succeeded" for r in rows(lake / "jobstatus"))
+        def jobs_succeeded() -> bool:
+            statuses = rows(lake / "jobstatus")
+            return {r["name"] for r in statuses if r["latest_status"] == "succeeded"} == {
+                "sensors",
+                "join",
+            }
 
-        poll(job_succeeded, timeout=30, what="a jobstatus row of a succeeded run")
+        poll(jobs_succeeded, timeout=30, what="jobstatus rows of succeeded runs")
         poll(lambda: any("person" in t for t in webhook.texts()), timeout=10, what="an alert")
         received = httpx.get(
             f"{api.url}/api/v1/provenance/events",
@@ -284,9 +290,20 @@ def test_the_hub_flow_stores_readings_images_detections_alerts_and_job_runs(
     hot = [t for t in texts if "air temperature" in t]
     assert hot and all(t.startswith(f"{DEVICE}: CPU temperature ") for t in hot)
 
-    statuses = rows(lake / "jobstatus")
-    succeeded = {r["name"] for r in statuses if r["latest_status"] == "succeeded"}
-    assert succeeded <= {"sensors", "join"} and succeeded
+    statuses = rows(lake / "jobstatus")  # each run's start and its end, once each
+    assert sorted((r["name"], r["latest_status"]) for r in statuses) == [
+        ("join", "scheduling"),
+        ("join", "succeeded"),
+        ("sensors", "scheduling"),
+        ("sensors", "succeeded"),
+    ]
+    first = {
+        name: min(
+            datetime.fromisoformat(r["latest_created_at"]) for r in statuses if r["name"] == name
+        )
+        for name in ("sensors", "join")
+    }
+    assert (first["join"] - first["sensors"]).total_seconds() >= 2.5  # held by join_delay_ms
     assert not (lake / "failed").exists() or not list((lake / "failed").iterdir())
 
 
