@@ -3,11 +3,13 @@
 The database (by default ``<lake>/../dashboards.duckdb``, next to the lake in the data
 dir) keeps what has been loaded, so a restarted hub only loads the files written since.
 It is a cache of the lake, nothing more: when it was made by another schema, another
-DuckDB or for another lake, or another process holds it, it is rebuilt (or, when it
-cannot be written, kept in memory instead).
+DuckDB or for another lake, or is damaged, it is made again; when another process
+holds it or it cannot be written, the lake is loaded into memory instead. Files only
+ever added to the lake, as the hub does: rows of a file deleted from the lake stay
+counted until the database is deleted.
 
 Before answering, a query loads the lake's new files, at most every
-``refresh_seconds``; one thread loads while the others answer from what is loaded.
+``refresh_seconds``; queries that arrive meanwhile wait for that load, not load again.
 DuckDB connections are not thread-safe, so each query runs on its own cursor (a
 connection to the same database, which sees the last committed load).
 """
@@ -26,6 +28,7 @@ import duckdb
 
 from headwater.dashboards import queries, tables
 from headwater.dashboards.loader import LakeLoader, LoadReport
+from headwater.errors import RepositoryError
 
 log = logging.getLogger("headwater.dashboards")
 
@@ -56,9 +59,10 @@ class Lake:
         config = {"threads": threads, "memory_limit": memory_limit}
         self._con = _connect(str(target), config)
         self._prepare()
-        self._loader = LakeLoader(self._con, self.root)
+        self._loader = LakeLoader(self._con.cursor(), self.root)  # its own connection
         self._load_lock = threading.Lock()
         self._refreshed_at = float("-inf")
+        self._load_began = float("-inf")
         self._closed = False
 
     def _prepare(self) -> None:
@@ -80,37 +84,43 @@ class Lake:
         self._con.executemany("INSERT INTO meta VALUES (?, ?)", list(wanted.items()))
 
     def refresh(self, *, force: bool = False) -> LoadReport | None:
-        """Load the lake's new files, unless it was done less than ``refresh_seconds`` ago
-        or another thread is at it (its load is committed batch by batch, so queries
-        meanwhile see what it has loaded so far); what was loaded, or None."""
-        if not force and time.monotonic() - self._refreshed_at < self.refresh_seconds:
+        """Load the lake's new files, unless that was done less than ``refresh_seconds``
+        ago; what was loaded, or None. A query arriving while another thread loads waits
+        for that load and uses it, so every answer holds every file that was in the lake
+        ``refresh_seconds`` before it was asked (the first load of a big lake makes the
+        first queries wait: about 3.5 s a million readings)."""
+        asked = time.monotonic()
+        if not force and asked - self._refreshed_at < self.refresh_seconds:
             return None
-        if not self._load_lock.acquire(blocking=force):
-            return None
-        try:
-            if self._closed:
-                return None
-            began = time.monotonic()
+        with self._load_lock:
+            if self._closed or (not force and self._load_began >= asked):
+                return None  # closed, or another thread loaded while this one waited
+            self._load_began = time.monotonic()
             report = self._loader.load_new()
             self._refreshed_at = time.monotonic()
-            if report.files > 100:
-                log.info(
-                    "dashboards: loaded %d files (%d rows) from %s in %.1f s",
-                    report.files,
-                    report.rows,
-                    self.root,
-                    self._refreshed_at - began,
-                )
-            return report
-        finally:
-            self._load_lock.release()
+        if report.files > 100:
+            log.info(
+                "dashboards: loaded %d files (%d rows) from %s in %.1f s",
+                report.files,
+                report.rows,
+                self.root,
+                self._refreshed_at - self._load_began,
+            )
+        return report
 
     @contextlib.contextmanager
     def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        self.refresh()
-        cursor = self._con.cursor()
+        """A cursor of its own for one query, after loading what is new. DuckDB's errors
+        become ``RepositoryError`` (the API answers 503 with the reason)."""
+        try:
+            self.refresh()
+            cursor = self._con.cursor()
+        except duckdb.Error as exc:
+            raise RepositoryError(f"the dashboards' database failed: {exc}") from exc
         try:
             yield cursor
+        except duckdb.Error as exc:
+            raise RepositoryError(f"a dashboards query failed: {exc}") from exc
         finally:
             cursor.close()
 
@@ -162,16 +172,28 @@ class Lake:
 
 
 def _connect(target: str, config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
-    """A connection to ``target``; in memory when the file cannot be opened (another
-    process holds it, or its folder is read-only), said once in the log."""
-    if target != ":memory:":
+    """A connection to ``target``. A file DuckDB cannot read (damaged, or of another
+    format) is only a cache: it is deleted and made again. When the file cannot be
+    opened at all (another process holds it, its folder is read-only), the lake is
+    loaded into memory instead, said once in the log."""
+    if target == ":memory:":
+        return duckdb.connect(target, config=config)
+    path = Path(target)
+    for attempt in (1, 2):
         try:
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
             return duckdb.connect(target, config=config)
         except (duckdb.Error, OSError) as exc:
+            reason = str(exc).splitlines()[0]
+            held = isinstance(exc, OSError) or "lock" in reason.lower()
+            if attempt == 1 and not held and path.is_file():
+                log.warning("dashboards: %s is unreadable (%s); making it again", path, reason)
+                path.unlink()
+                path.with_name(path.name + ".wal").unlink(missing_ok=True)
+                continue
             log.warning(
                 "dashboards: cannot open %s (%s); loading the lake into memory instead",
                 target,
-                str(exc).splitlines()[0],
+                reason,
             )
     return duckdb.connect(":memory:", config=config)

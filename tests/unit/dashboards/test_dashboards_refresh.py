@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import doctest
 import logging
+import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ import headwater.dashboards.buckets
 import headwater.dashboards.queries
 from headwater.dashboards import Lake
 from headwater.dashboards.lake import DATABASE_NAME
+from headwater.dashboards.scan import FolderScanner
 
 
 def readings(host: str, first: int, count: int) -> list[dict[str, object]]:
@@ -149,3 +152,61 @@ def test_late_files_update_old_minutes_exactly(writer: LakeWriter, lake: Lake) -
 def test_docstring_examples(module: object) -> None:
     failures, tried = doctest.testmod(module)  # type: ignore[arg-type]
     assert tried > 0 and failures == 0
+
+
+def test_a_damaged_database_is_made_again(writer: LakeWriter) -> None:
+    database = writer.root.parent / DATABASE_NAME
+    database.parent.mkdir(parents=True)
+    database.write_bytes(b"not a duckdb database" * 100)
+    writer.sensors(readings("alpha", 0, 4))
+    lake = Lake(writer.root, refresh_seconds=0)
+    try:
+        assert lake.summary()["readings"] == 4
+    finally:
+        lake.close()
+    assert database.read_bytes()[:21] != b"not a duckdb database"
+
+
+def test_a_settled_folder_is_not_listed_again_until_it_changes(tmp_path: Path) -> None:
+    day = tmp_path / "sensors" / "2026-09-21"
+    day.mkdir(parents=True)
+    (day / "a.parquet").write_bytes(b"")
+    old = 1_700_000_000
+    os.utime(day, (old, old))
+    scanner = FolderScanner(tmp_path / "sensors")
+    assert [p.name for p in scanner.new_files()] == ["a.parquet"]
+    scanner.known.add(str(day / "a.parquet"))
+    (day / "b.parquet").write_bytes(b"")
+    os.utime(day, (old, old))  # as if b arrived in the tick a's listing saw
+    assert scanner.new_files() == []  # settled and unchanged: not listed
+    os.utime(day, (old + 1, old + 1))
+    assert [p.name for p in scanner.new_files()] == ["b.parquet"]
+
+
+def test_queries_from_many_threads_while_files_arrive(writer: LakeWriter, lake: Lake) -> None:
+    writer.sensors(readings("alpha", 0, 100))
+    errors: list[BaseException] = []
+    seen: list[int] = []
+
+    def ask() -> None:
+        try:
+            for _ in range(15):
+                seen.append(lake.summary()["readings"])
+                lake.readings("alpha", points=50)
+                lake.devices()
+                lake.joined(limit=10)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for start in range(100, 600, 100):
+        writer.sensors(readings("alpha", start, 100))
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    assert all(count % 100 == 0 and 100 <= count <= 600 for count in seen), seen  # whole files
+    lake.refresh(force=True)
+    assert lake.summary()["readings"] == 600
+    assert lake.devices()[0]["readings"] == 600
