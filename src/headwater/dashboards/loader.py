@@ -51,11 +51,13 @@ class LakeLoader:
         self._scanners = {kind: FolderScanner(lake / kind, known) for kind in KINDS}
         self._bad: dict[str, int] = {}
 
-    def load_new(self) -> LoadReport:
-        """Scan every folder and load each new file; what was loaded."""
+    def load_new(self, *, settle: bool = True) -> LoadReport:
+        """Load each new file of the folders that changed (with ``settle``, also of the
+        folders changed too recently to be sure of); what was loaded."""
         files = rows = skipped = 0
         for kind, scanner in self._scanners.items():
-            fresh = [path for path in scanner.new_files() if not self._still_bad(path)]
+            found = scanner.new_files(settle=settle)
+            fresh = [path for path in found if not self._still_bad(path)]
             for batch in _batches(fresh):
                 loaded, count, bad = self._load(kind, batch)
                 scanner.known.update(str(path) for path in loaded)

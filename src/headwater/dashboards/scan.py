@@ -1,11 +1,12 @@
 """``FolderScanner``: the Parquet files of one lake folder not yet loaded.
 
 The hub adds a small Parquet file every second or so to ``<kind>/<yyyy-MM-dd>/``, so
-after a few weeks a folder holds tens of thousands of files. Listing all of them every
-two seconds would cost more than the queries, so a day folder is listed again only when
-its modification time changed (creating or renaming a file into a folder changes it)
-or is recent: a folder's time has the file system's granularity, and a file renamed in
-within the same tick as the previous listing would otherwise go unseen forever.
+after a few weeks a folder holds tens of thousands of files. Listing all of them before
+every query would cost more than the queries, so a day folder is listed again only when
+its modification time changed (creating or renaming a file into a folder changes it),
+which a stat per folder tells. A folder's time has the file system's granularity, so a
+file renamed in within the same tick as the previous listing leaves it unchanged: the
+folders modified recently are listed again too, on a slower beat (``settle``).
 
 Names starting with ``.`` or ``_`` are files being written (the hub writes a temporary
 name, then renames) or markers (``_SUCCESS``): they are never loaded.
@@ -37,15 +38,18 @@ class FolderScanner:
     known: set[str] = field(default_factory=set)
     _folders: dict[str, _Seen] = field(default_factory=dict)
 
-    def new_files(self) -> list[Path]:
+    def new_files(self, *, settle: bool = True) -> list[Path]:
         """Files not in ``known``, grouped by folder (folders in name order, then files),
-        so that a lake written in time order is loaded in time order."""
+        so that a lake written in time order is loaded in time order.
+
+        Only folders whose time changed are listed, and with ``settle`` also those
+        modified too recently to be sure of (a few stats when nothing changed)."""
         found: list[Path] = []
-        for folder in self._folders_to_list():
+        for folder in self._folders_to_list(settle):
             found.extend(self._unknown_in(folder))
         return found
 
-    def _folders_to_list(self) -> list[Path]:
+    def _folders_to_list(self, settle: bool) -> list[Path]:
         try:
             subfolders = sorted(
                 entry.path
@@ -62,9 +66,10 @@ class FolderScanner:
             except FileNotFoundError:
                 continue
             seen = self._folders.get(path)
-            settled = mtime_ns / 1e9 < (seen.listed_at - SETTLE_SECONDS) if seen else False
-            if seen is not None and seen.mtime_ns == mtime_ns and settled:
-                continue
+            if seen is not None and seen.mtime_ns == mtime_ns:
+                settled = mtime_ns / 1e9 < seen.listed_at - SETTLE_SECONDS
+                if settled or not settle:
+                    continue
             self._folders[path] = _Seen(mtime_ns, now)
             changed.append(Path(path))
         return changed

@@ -23,26 +23,35 @@ def readings(host: str, first: int, count: int) -> list[dict[str, object]]:
     return [reading(host, T0 + 1000 * n, n) for n in range(first, first + count)]
 
 
-def test_a_new_file_is_in_the_next_answer(writer: LakeWriter, lake: Lake) -> None:
+def test_a_new_file_is_in_the_next_answer(writer: LakeWriter) -> None:
     writer.sensors(readings("alpha", 0, 10))
-    assert lake.summary()["readings"] == 10
-    writer.sensors(readings("alpha", 10, 5), day="2026-09-22")  # a new day folder
-    writer.sensors(readings("bravo", 0, 3))  # a folder already listed
-    assert lake.summary()["readings"] == 18
-    assert {d["host"]: d["readings"] for d in lake.devices()} == {"alpha": 15, "bravo": 3}
-    writer.write("images", [image("alpha", T0, 0)])
-    assert [i["filename"] for i in lake.images()] == ["bog_image_alpha_0.jpg"]
+    lake = Lake(writer.root, database=":memory:", refresh_seconds=3600)  # no slow beat
+    try:
+        assert lake.summary()["readings"] == 10
+        writer.sensors(readings("alpha", 10, 5), day="2026-09-22")  # a new day folder
+        writer.sensors(readings("bravo", 0, 3))  # a folder already listed
+        assert lake.summary()["readings"] == 18
+        assert {d["host"]: d["readings"] for d in lake.devices()} == {"alpha": 15, "bravo": 3}
+        writer.write("images", [image("alpha", T0, 0)])
+        assert [i["filename"] for i in lake.images()] == ["bog_image_alpha_0.jpg"]
+    finally:
+        lake.close()
 
 
-def test_loads_at_most_every_refresh_interval(writer: LakeWriter, tmp_path: Path) -> None:
-    writer.sensors(readings("alpha", 0, 10))
+def test_a_file_renamed_in_within_the_folders_tick_is_found_on_the_slower_beat(
+    writer: LakeWriter,
+) -> None:
+    first = writer.sensors(readings("alpha", 0, 10))
     lake = Lake(writer.root, database=":memory:", refresh_seconds=3600)
     try:
         assert lake.summary()["readings"] == 10
+        day = first.parent
+        tick = day.stat().st_mtime_ns
         writer.sensors(readings("alpha", 10, 5))
-        assert lake.summary()["readings"] == 10  # within the interval: not looked for
-        report = lake.refresh(force=True)
-        assert report is not None and (report.files, report.rows) == (1, 5)
+        os.utime(day, ns=(tick, tick))  # the folder's time did not move: same tick
+        assert lake.summary()["readings"] == 10  # unchanged folders are not listed
+        report = lake.refresh(force=True)  # what the slower beat does
+        assert (report.files, report.rows) == (1, 5)
         assert lake.summary()["readings"] == 15
     finally:
         lake.close()
@@ -100,7 +109,7 @@ def test_the_database_keeps_what_was_loaded_across_restarts(writer: LakeWriter) 
     second = Lake(writer.root, refresh_seconds=0)
     try:
         report = second.refresh(force=True)
-        assert report is not None and report.files == 1  # only the new file is read
+        assert report.files == 1  # only the new file is read
         assert second.summary()["readings"] == 17
         minutes = second.readings("alpha", points=1)["series"]
         assert minutes["cputemp"] == [pytest.approx(sum(40 + n % 7 for n in range(17)) / 17)]
