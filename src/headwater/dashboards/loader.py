@@ -1,8 +1,10 @@
 """``LakeLoader``: appends the lake's new Parquet files to the dashboards' tables.
 
-Files are loaded in batches (a day folder at most, ``BATCH_FILES`` files at most), each
-batch one transaction that also records its files in ``lake_files``: after a crash
-the database holds each file's rows exactly once, or not at all. A batch that fails
+Files are loaded in batches (of one folder, ``BATCH_FILES`` files at most), each batch
+one transaction that also records its files in ``lake_files``: after a crash the
+database holds each file's rows exactly once, or not at all. A folder's time is
+recorded (``lake_folders``) only once all it held is loaded, so a restart lists again
+every folder whose files might not all be in. A batch that fails
 (a corrupt or truncated file among them) is loaded again file by file, so one bad file
 costs only itself: it is logged and skipped, and tried again only if its size changes.
 """
@@ -10,15 +12,14 @@ costs only itself: it is logged and skipped, and tried again only if its size ch
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import groupby
 from pathlib import Path
 
 import duckdb
 
 from headwater.dashboards import tables
-from headwater.dashboards.scan import FolderScanner
+from headwater.dashboards.scan import Folder, FolderScanner
 
 log = logging.getLogger("headwater.dashboards")
 
@@ -46,9 +47,9 @@ class LakeLoader:
     def __init__(self, con: duckdb.DuckDBPyConnection, lake: Path) -> None:
         self._con = con
         self._lake = lake
-        loaded = con.execute("SELECT path FROM lake_files").fetchall()
-        known = {str(lake / path) for (path,) in loaded}
-        self._scanners = {kind: FolderScanner(lake / kind, known) for kind in KINDS}
+        self._scanners = {
+            kind: FolderScanner(lake / kind, self._recall, self._remembered(kind)) for kind in KINDS
+        }
         self._bad: dict[str, int] = {}
 
     def load_new(self, *, settle: bool = True) -> LoadReport:
@@ -56,13 +57,45 @@ class LakeLoader:
         folders changed too recently to be sure of); what was loaded."""
         files = rows = skipped = 0
         for kind, scanner in self._scanners.items():
-            found = scanner.new_files(settle=settle)
-            fresh = [path for path in found if not self._still_bad(path)]
-            for batch in _batches(fresh):
-                loaded, count, bad = self._load(kind, batch)
-                scanner.known.update(str(path) for path in loaded)
-                files, rows, skipped = files + len(loaded), rows + count, skipped + bad
+            for folder in scanner.to_list(settle=settle):
+                found = scanner.new_files(folder)
+                fresh = [path for path in found if not self._still_bad(path)]
+                for start in range(0, len(fresh), BATCH_FILES):
+                    batch = fresh[start : start + BATCH_FILES]
+                    loaded, count, bad = self._load(kind, batch)
+                    scanner.loaded(loaded)
+                    files, rows, skipped = files + len(loaded), rows + count, skipped + bad
+                self._remember(folder)
+            if settle:
+                scanner.forget_settled()
         return LoadReport(files, rows, skipped)
+
+    def _recall(self, folder: Path) -> set[str]:
+        """The names of ``folder``'s files already loaded, from the database."""
+        found = self._con.execute(
+            "SELECT name FROM lake_files WHERE folder = ?", [self._relative(folder)]
+        ).fetchall()
+        return {name for (name,) in found}
+
+    def _remembered(self, kind: str) -> dict[Path, Folder]:
+        """The folders of ``kind`` as they were when last listed (a previous run)."""
+        rows = self._con.execute(
+            "SELECT folder, mtime_ns, listed_at FROM lake_folders"
+            " WHERE folder = ? OR starts_with(folder, ?)",
+            [kind, kind + "/"],
+        ).fetchall()
+        return {
+            self._lake / folder: Folder(self._lake / folder, mtime_ns, listed_at)
+            for folder, mtime_ns, listed_at in rows
+        }
+
+    def _remember(self, folder: Folder) -> None:
+        """``folder`` as listed, once all it held is loaded (or skipped as bad)."""
+        self._con.execute(
+            "INSERT INTO lake_folders VALUES (?, ?, ?) ON CONFLICT (folder) DO UPDATE"
+            " SET mtime_ns = excluded.mtime_ns, listed_at = excluded.listed_at",
+            [self._relative(folder.path), folder.mtime_ns, folder.listed_at],
+        )
 
     def _still_bad(self, path: Path) -> bool:
         size = self._bad.get(str(path))
@@ -98,8 +131,8 @@ class LakeLoader:
         try:
             rows = KINDS[kind](con, files)
             con.executemany(
-                "INSERT OR REPLACE INTO lake_files VALUES (?, ?)",
-                [[self._relative(path), kind] for path in files],
+                "INSERT INTO lake_files VALUES (?, ?)",
+                [[self._relative(path.parent), path.name] for path in files],
             )
             con.execute(
                 "INSERT INTO lake_rows VALUES (?, ?)"
@@ -113,7 +146,7 @@ class LakeLoader:
         return rows
 
     def _relative(self, path: Path) -> str:
-        return str(path.relative_to(self._lake))
+        return path.relative_to(self._lake).as_posix()
 
     def _mark_bad(self, path: Path, exc: duckdb.Error) -> None:
         try:
@@ -127,11 +160,3 @@ class LakeLoader:
             path,
             str(exc).splitlines()[0],
         )
-
-
-def _batches(files: Sequence[Path]) -> Iterator[list[Path]]:
-    """``files`` in runs of one folder each, ``BATCH_FILES`` at most."""
-    for _, same_folder in groupby(files, key=lambda path: path.parent):
-        run = list(same_folder)
-        for start in range(0, len(run), BATCH_FILES):
-            yield run[start : start + BATCH_FILES]

@@ -1,12 +1,18 @@
-"""``FolderScanner``: the Parquet files of one lake folder not yet loaded.
+"""``FolderScanner``: which folders of one lake kind may hold files not yet loaded.
 
-The hub adds a small Parquet file every second or so to ``<kind>/<yyyy-MM-dd>/``, so
-after a few weeks a folder holds tens of thousands of files. Listing all of them before
-every query would cost more than the queries, so a day folder is listed again only when
-its modification time changed (creating or renaming a file into a folder changes it),
-which a stat per folder tells. A folder's time has the file system's granularity, so a
-file renamed in within the same tick as the previous listing leaves it unchanged: the
-folders modified recently are listed again too, on a slower beat (``settle``).
+The hub adds a small Parquet file every second or so to ``<kind>/<yyyy-MM-dd>/``, so a
+day folder ends with tens of thousands of files and a year of them holds millions.
+Listing all of them before every query would cost more than the queries, so a folder
+is listed again only when its modification time changed (creating or renaming a file
+into a folder changes it), which one stat per folder tells. A folder's time has the
+file system's granularity, so a file renamed in within the same tick as the previous
+listing leaves it unchanged: folders modified too recently to be sure of are listed
+again too, on a slower beat (``settle``).
+
+What each folder held when last listed is remembered (in the database, so a restart
+lists only the folders that changed), and the names of its loaded files are kept in
+memory only while it is recent: a settled folder's names are recalled from the
+database if it ever changes again, so memory does not grow with the lake.
 
 Names starting with ``.`` or ``_`` are files being written (the hub writes a temporary
 name, then renames) or markers (``_SUCCESS``): they are never loaded.
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,35 +31,38 @@ SETTLE_SECONDS = 2.0
 
 
 @dataclass
-class _Seen:
+class Folder:
+    """A folder as last listed: its time then, when, and (while it is recent) the
+    names of its files already loaded."""
+
+    path: Path
     mtime_ns: int
     listed_at: float
+    loaded: set[str] | None = None
+
+    @property
+    def settled(self) -> bool:
+        """Modified well before it was listed: the listing saw all it holds."""
+        return self.mtime_ns / 1e9 < self.listed_at - SETTLE_SECONDS
 
 
 @dataclass
 class FolderScanner:
-    """Finds new ``*.parquet`` files in ``root`` and its sub-folders (one level: the day
-    folders), in name order, skipping what ``known`` already holds."""
+    """The folders of ``root`` (itself and one level of sub-folders, the day folders)
+    to list, and the new ``*.parquet`` files in one. ``recall(folder)`` gives the names
+    of a folder's files already loaded."""
 
     root: Path
-    known: set[str] = field(default_factory=set)
-    _folders: dict[str, _Seen] = field(default_factory=dict)
+    recall: Callable[[Path], set[str]]
+    folders: dict[Path, Folder] = field(default_factory=dict)
 
-    def new_files(self, *, settle: bool = True) -> list[Path]:
-        """Files not in ``known``, grouped by folder (folders in name order, then files),
-        so that a lake written in time order is loaded in time order.
-
-        Only folders whose time changed are listed, and with ``settle`` also those
-        modified too recently to be sure of (a few stats when nothing changed)."""
-        found: list[Path] = []
-        for folder in self._folders_to_list(settle):
-            found.extend(self._unknown_in(folder))
-        return found
-
-    def _folders_to_list(self, settle: bool) -> list[Path]:
+    def to_list(self, *, settle: bool) -> list[Folder]:
+        """The folders whose time changed since they were listed, or that were never
+        listed; with ``settle``, also those modified too recently to be sure of. In
+        name order (day folders sort by day), each stamped as listed now."""
         try:
             subfolders = sorted(
-                entry.path
+                Path(entry.path)
                 for entry in os.scandir(self.root)
                 if entry.is_dir(follow_symlinks=True) and not entry.name.startswith((".", "_"))
             )
@@ -60,23 +70,26 @@ class FolderScanner:
             return []
         now = time.time()
         changed = []
-        for path in [str(self.root), *subfolders]:
+        for path in [self.root, *subfolders]:
             try:
-                mtime_ns = os.stat(path).st_mtime_ns
+                mtime_ns = path.stat().st_mtime_ns
             except FileNotFoundError:
                 continue
-            seen = self._folders.get(path)
-            if seen is not None and seen.mtime_ns == mtime_ns:
-                settled = mtime_ns / 1e9 < seen.listed_at - SETTLE_SECONDS
-                if settled or not settle:
-                    continue
-            self._folders[path] = _Seen(mtime_ns, now)
-            changed.append(Path(path))
+            seen = self.folders.get(path)
+            if seen is not None and seen.mtime_ns == mtime_ns and (seen.settled or not settle):
+                continue
+            loaded = seen.loaded if seen is not None else None
+            folder = Folder(path, mtime_ns, now, loaded)
+            self.folders[path] = folder
+            changed.append(folder)
         return changed
 
-    def _unknown_in(self, folder: Path) -> list[Path]:
+    def new_files(self, folder: Folder) -> list[Path]:
+        """The files of ``folder`` not loaded yet, in name order."""
+        if folder.loaded is None:
+            folder.loaded = self.recall(folder.path)
         try:
-            entries = list(os.scandir(folder))
+            entries = list(os.scandir(folder.path))
         except (FileNotFoundError, NotADirectoryError):
             return []
         names = sorted(
@@ -84,16 +97,20 @@ class FolderScanner:
             for entry in entries
             if entry.name.endswith(".parquet")
             and not entry.name.startswith((".", "_"))
+            and entry.name not in folder.loaded
             and entry.is_file(follow_symlinks=True)
         )
-        found = []
-        for name in names:
-            path = folder / name
-            key = str(path)
-            if key not in self.known:
-                found.append(path)
-        return found
+        return [folder.path / name for name in names]
 
-    def forget_folders(self) -> None:
-        """List every folder again on the next scan (after ``known`` shrank)."""
-        self._folders.clear()
+    def loaded(self, files: Iterable[Path]) -> None:
+        """Note ``files`` as loaded, in their folders' sets."""
+        for path in files:
+            folder = self.folders.get(path.parent)
+            if folder is not None and folder.loaded is not None:
+                folder.loaded.add(path.name)
+
+    def forget_settled(self) -> None:
+        """Drop the names of settled folders from memory (recalled if they change)."""
+        for folder in self.folders.values():
+            if folder.settled:
+                folder.loaded = None

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 FIELDS: tuple[str, ...] = (
     "bme680_tempc",
@@ -39,11 +39,24 @@ FIELDS: tuple[str, ...] = (
 _FIELD_TYPES = {field: "DOUBLE" for field in FIELDS} | {"cputemp": "BIGINT"}
 _LABELS = [f"label_{n}" for n in range(1, 6)] + [f"probability_{n}" for n in range(1, 6)]
 
-TABLES = ("meta", "lake_files", "lake_rows", "readings", "readings_minute", "devices", "images")
+TABLES = (
+    "meta",
+    "lake_files",
+    "lake_folders",
+    "lake_rows",
+    "readings",
+    "readings_minute",
+    "devices",
+    "images",
+)
 
 _DDL = [
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
-    "CREATE TABLE IF NOT EXISTS lake_files (path VARCHAR PRIMARY KEY, kind VARCHAR)",
+    # no key on lake_files: millions of rows, appended folder by folder, so a folder's
+    # rows are found through DuckDB's min/max of each row group, without an index
+    "CREATE TABLE IF NOT EXISTS lake_files (folder VARCHAR, name VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS lake_folders (folder VARCHAR PRIMARY KEY, mtime_ns BIGINT,"
+    " listed_at DOUBLE)",
     "CREATE TABLE IF NOT EXISTS lake_rows (kind VARCHAR PRIMARY KEY, rows BIGINT)",
     "CREATE TABLE IF NOT EXISTS readings (host VARCHAR, t BIGINT, "
     + ", ".join(f"{f} {_FIELD_TYPES[f]}" for f in FIELDS)

@@ -182,14 +182,47 @@ def test_a_settled_folder_is_not_listed_again_until_it_changes(tmp_path: Path) -
     (day / "a.parquet").write_bytes(b"")
     old = 1_700_000_000
     os.utime(day, (old, old))
-    scanner = FolderScanner(tmp_path / "sensors")
-    assert [p.name for p in scanner.new_files()] == ["a.parquet"]
-    scanner.known.add(str(day / "a.parquet"))
+    os.utime(day.parent, (old, old))
+    recalled: list[Path] = []
+
+    def recall(folder: Path) -> set[str]:
+        recalled.append(folder)
+        return {"a.parquet"} if folder == day else set()
+
+    scanner = FolderScanner(tmp_path / "sensors", recall)
+    (listed,) = [f for f in scanner.to_list(settle=True) if f.path == day]
+    assert scanner.new_files(listed) == []  # a.parquet was loaded before (the database)
     (day / "b.parquet").write_bytes(b"")
-    os.utime(day, (old, old))  # as if b arrived in the tick a's listing saw
-    assert scanner.new_files() == []  # settled and unchanged: not listed
+    os.utime(day, (old, old))  # as if b arrived in the tick of the listing
+    assert scanner.to_list(settle=True) == []  # settled and unchanged: not listed
+    scanner.forget_settled()
+    assert listed.loaded is None  # a settled folder's names leave memory
     os.utime(day, (old + 1, old + 1))
-    assert [p.name for p in scanner.new_files()] == ["b.parquet"]
+    (changed,) = scanner.to_list(settle=False)
+    assert [p.name for p in scanner.new_files(changed)] == ["b.parquet"]
+    assert recalled.count(day) == 2  # recalled again from the database
+
+
+def test_a_restart_lists_only_the_folders_that_changed(writer: LakeWriter) -> None:
+    old = 1_700_000_000
+    for day in ("2026-09-20", "2026-09-21"):
+        folder = writer.sensors(readings("alpha", 0, 2), day=day).parent
+        os.utime(folder, (old, old))
+    os.utime(writer.root / "sensors", (old, old))
+    first = Lake(writer.root, refresh_seconds=0)
+    assert first.refresh(force=True).files == 2
+    first.close()
+    settled = writer.root / "sensors" / "2026-09-20"
+    (settled / "unseen.parquet").write_bytes(b"not read: its folder's time is unchanged")
+    os.utime(settled, (old, old))
+    writer.sensors(readings("bravo", 0, 3), day="2026-09-21")
+    second = Lake(writer.root, refresh_seconds=0)
+    try:
+        report = second.refresh(force=True)
+        assert (report.files, report.rows, report.skipped) == (1, 3, 0)
+        assert second.summary()["readings"] == 7
+    finally:
+        second.close()
 
 
 def test_queries_from_many_threads_while_files_arrive(writer: LakeWriter, lake: Lake) -> None:
