@@ -4,9 +4,9 @@ The database (by default ``<lake>/../dashboards.duckdb``, next to the lake in th
 dir) keeps what has been loaded, so a restarted hub only loads the files written since.
 It is a cache of the lake, nothing more: when it was made by another schema, another
 DuckDB or for another lake, or is damaged, it is made again; when another process
-holds it or it cannot be written, the lake is loaded into memory instead. Files only
-ever added to the lake, as the hub does: rows of a file deleted from the lake stay
-counted until the database is deleted.
+holds it or it cannot be written, the lake is loaded into memory instead. The lake is
+taken to only grow, as the hub writes it: the rows of a file deleted from the lake
+stay counted until the database is deleted.
 
 Before answering, a query loads the lake's new files: a stat of each folder tells
 which changed (a file renamed in changes its folder's time), and only those are listed
@@ -63,7 +63,8 @@ class Lake:
         config = {"threads": threads, "memory_limit": memory_limit}
         self._con = _connect(str(target), config)
         self._prepare()
-        self._loader = LakeLoader(self._con.cursor(), self.root)  # its own connection
+        self._loading = self._con.cursor()  # the loader's own connection
+        self._loader = LakeLoader(self._loading, self.root)
         self._load_lock = threading.Lock()
         self._settled_at = float("-inf")
         self._closed = False
@@ -171,8 +172,10 @@ class Lake:
         return path if path.is_file() else None
 
     def close(self) -> None:
+        """Release the database (its file stays, for the next start)."""
         with self._load_lock:
             self._closed = True
+            self._loading.close()
             self._con.close()
 
 

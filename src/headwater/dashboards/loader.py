@@ -130,9 +130,9 @@ class LakeLoader:
         con.execute("BEGIN TRANSACTION")
         try:
             rows = KINDS[kind](con, files)
-            con.executemany(
-                "INSERT INTO lake_files VALUES (?, ?)",
-                [[self._relative(path.parent), path.name] for path in files],
+            con.execute(  # a batch is of one folder
+                "INSERT INTO lake_files SELECT ?, unnest(?::VARCHAR[])",
+                [self._relative(files[0].parent), [path.name for path in files]],
             )
             con.execute(
                 "INSERT INTO lake_rows VALUES (?, ?)"
