@@ -1,10 +1,10 @@
 """The dashboards' queries, each over the native tables ``tables`` keeps, shaped as
 the API answers them (times in epoch milliseconds).
 
-Readings charts read ``readings_minute`` when the buckets are whole minutes (any span
-past five hours in 300 points), so a chart over all time costs the same however many
-readings there are; shorter spans read the readings themselves, of which DuckDB skips
-every row group outside the span (rows are loaded in time order).
+Readings charts read ``readings_minute`` when the buckets are whole minutes (a span
+over two and a half hours in 300 points), so a chart over all time costs the same
+however many readings there are; shorter spans read the readings themselves, of which
+DuckDB skips every row group outside the span (rows are loaded in time order).
 """
 
 from __future__ import annotations
