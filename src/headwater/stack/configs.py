@@ -31,7 +31,9 @@ JOB_CPU = 1  # one core per run: the demo leaves half the machine idle
 JOB_MEMORY_GB = 1  # Spark's driver gets half of it (512 MB), the watchdog holds the rest
 # A short job on a small machine: the serial collector and the C1 compiler only keep the
 # driver's JVM about a fifth smaller and cheaper to start than the defaults (G1, C2).
-DRIVER_JAVA_OPTIONS = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=64m"
+DRIVER_JAVA_OPTIONS = (
+    "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=64m -Xmn48m"
+)
 
 
 def find_resource(path: Path) -> Path:
@@ -95,7 +97,7 @@ def models_config(
         "models": {
             "coco-detector": {
                 "kind": "builtin",
-                "variant": "fp32",
+                "variant": "int8",  # the same detections on the verification photos
                 "access-keys": [secrets.detector_key],
                 **one,
                 "batching": {"max-batch-size": 4, "max-wait-ms": 2, "queue-limit": 64},

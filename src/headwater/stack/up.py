@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("headwater.stack")
 Say = Callable[[str], None]
-MODELS = {"imagenet-classifier": "int8", "coco-detector": "fp32"}
+MODELS = {"imagenet-classifier": "int8", "coco-detector": "int8"}
 JOB_NAMES = ("sensors", "join", "status")
 
 
