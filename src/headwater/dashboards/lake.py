@@ -66,6 +66,7 @@ class Lake:
         self._loading = self._con.cursor()  # the loader's own connection
         self._loader = LakeLoader(self._loading, self.root)
         self._load_lock = threading.Lock()
+        self._cursor_lock = threading.Lock()
         self._settled_at = float("-inf")
         self._closed = False
 
@@ -120,7 +121,8 @@ class Lake:
         become ``RepositoryError`` (the API answers 503 with the reason)."""
         try:
             self.refresh()
-            cursor = self._con.cursor()
+            with self._cursor_lock:  # the shared connection is touched by one thread at once
+                cursor = self._con.cursor()
         except duckdb.Error as exc:
             raise RepositoryError(f"the dashboards' database failed: {exc}") from exc
         try:
@@ -173,7 +175,7 @@ class Lake:
 
     def close(self) -> None:
         """Release the database (its file stays, for the next start)."""
-        with self._load_lock:
+        with self._load_lock, self._cursor_lock:
             self._closed = True
             self._loading.close()
             self._con.close()
