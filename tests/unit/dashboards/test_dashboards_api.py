@@ -13,9 +13,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.testclient import TestClient
 
 from headwater.api import dashboards
-from headwater.api.app import _api_error, _validation_error
+from headwater.api.app import _api_error, _repository_error, _validation_error
 from headwater.dashboards import FIELDS, Lake
-from headwater.errors import ApiError
+from headwater.errors import ApiError, RepositoryError
 
 JPEG = b"\xff\xd8\xff\xe0 a tiny jpeg \xff\xd9"
 
@@ -27,6 +27,7 @@ def app_over(lake: Lake | None) -> FastAPI:
     app.include_router(dashboards.router, prefix="/api/v1")
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(RepositoryError, _repository_error)
     return app
 
 
@@ -137,3 +138,12 @@ def test_without_a_lake_every_route_says_so(tmp_path: Path) -> None:
             answer = client.get(f"/api/v1/dashboards/{path}")
             assert answer.status_code == 404
             assert "--lake" in answer.json()["detail"]
+
+
+def test_a_database_that_fails_is_503_with_the_reason(writer: LakeWriter) -> None:
+    lake = Lake(writer.root, database=":memory:")
+    lake.close()  # every query now fails inside DuckDB
+    with TestClient(app_over(lake)) as client:
+        answer = client.get("/api/v1/dashboards/summary")
+    assert answer.status_code == 503
+    assert "dashboards" in answer.json()["detail"]
