@@ -141,15 +141,18 @@ function stats(sum) {
 function imageCard(image, url) {
   const overlay = s("svg", { preserveAspectRatio: "none" });
   const img = h("img", { src: url, alt: image.filename, loading: "lazy" });
+  const frame = h("div", { class: "frame" }, img, overlay);
   img.addEventListener("load", () => {
     const w = img.naturalWidth;
     const hgt = img.naturalHeight;
+    frame.style.aspectRatio = `${w} / ${hgt}`; // boxes are in the image's pixels
+    frame.classList.add("loaded");
     overlay.setAttribute("viewBox", `0 0 ${w} ${hgt}`);
     for (const d of image.detections) {
       const [x, y, bw, bh] = d.box;
       overlay.append(
         s("rect", { x, y, width: bw, height: bh }),
-        s("text", { x: x + 3, y: Math.max(12, y - 3), style: `font-size:${Math.max(12, w / 28)}px` }, `${d.label ?? d.class} ${Math.round((d.confidence ?? d.score ?? 0) * 100)}%`),
+        s("text", { x: x + 3, y: Math.max(12, y - 3), style: `font-size:${Math.max(12, w / 18)}px` }, `${d.label ?? d.class} ${Math.round((d.confidence ?? d.score ?? 0) * 100)}%`),
       );
     }
   });
@@ -157,7 +160,7 @@ function imageCard(image, url) {
   return h(
     "div",
     { class: "card", "data-image": image.filename },
-    h("div", { class: "frame" }, img, overlay),
+    frame,
     h(
       "div",
       { class: "body" },

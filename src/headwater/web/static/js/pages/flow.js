@@ -7,21 +7,25 @@ import { badge, fill, h, kvTable, showError, table } from "../dom.js";
 import { bytes, num, time } from "../format.js";
 import { drawGraph } from "../graph.js";
 import { every } from "../live.js";
+import { zoomable } from "../zoom.js";
 
 export default function flowPage(view) {
   const header = h("div", { class: "stats" });
   const problem = h("div");
   const canvas = h("div", { class: "graph", id: "flow-graph" }, h("p", { class: "muted", style: "padding:12px" }, "loading the flow…"));
-  const details = h("div", { class: "panel", id: "processor-details" }, h("p", { class: "muted" }, "Click a processor for its details."));
+  const tools = h("div");
+  const details = h("div", { class: "panel drawer", id: "processor-details", hidden: true });
   const bulletins = h("div", { class: "panel", id: "bulletins" });
   view.append(
     h("h1", {}, "Flow"),
     problem,
     header,
-    h("div", { class: "split" }, h("div", { class: "grid" }, canvas, bulletins), details),
+    h("div", { class: "grid" }, h("div", {}, tools, canvas), bulletins),
+    details,
   );
 
   let graph = null;
+  let zoom = null;
   let shape = "";
   let selected = null;
   let latest = null;
@@ -52,7 +56,11 @@ export default function flowPage(view) {
           showDetails();
         },
       });
-      fill(canvas, graph.element);
+      if (zoom) zoom.adopt(graph.element);
+      else {
+        zoom = zoomable(canvas, graph.element);
+        fill(tools, zoom.toolbar);
+      }
       if (selected) graph.select(selected);
     } else {
       graph.update(nodes, edges);
@@ -74,8 +82,17 @@ export default function flowPage(view) {
       }
     };
     const message = h("div");
+    const close = () => {
+      selected = null;
+      graph.select(null);
+      details.hidden = true;
+      view.classList.remove("with-drawer");
+    };
+    details.hidden = false;
+    view.classList.add("with-drawer");
     fill(
       details,
+      h("button", { class: "close", title: "close", onclick: close }, "×"),
       h("h2", {}, p.name, " ", badge(p.state)),
       h("p", { class: "muted" }, p.type, " · ", h("code", {}, p.id)),
       h(
@@ -106,7 +123,11 @@ export default function flowPage(view) {
     );
   }
 
-  return every(2000, refresh);
+  const stop = every(2000, refresh);
+  return () => {
+    stop();
+    view.classList.remove("with-drawer");
+  };
 }
 
 /** The processors, and any connection end that is not one (a port or funnel). */

@@ -5,6 +5,7 @@ import { api, filenameOf } from "../api.js";
 import { badge, fill, h, kvTable, showError, table } from "../dom.js";
 import { bytes, num, shortId, time } from "../format.js";
 import { drawGraph } from "../graph.js";
+import { zoomable } from "../zoom.js";
 
 const TYPES = [
   "CREATE", "RECEIVE", "FETCH", "SEND", "UPLOAD", "REMOTE_INVOCATION", "DOWNLOAD", "DROP", "EXPIRE",
@@ -27,7 +28,7 @@ export default function provenancePage(view, [flowfile = ""]) {
   );
   const problem = h("div");
   const results = h("div", { class: "panel scroll", id: "events" }, h("p", { class: "muted" }, "searching…"));
-  const details = h("div", { class: "panel", id: "event-details" }, h("p", { class: "muted" }, "Click an event for its attributes, content and lineage."));
+  const details = h("div", { class: "panel sticky", id: "event-details" }, h("p", { class: "muted" }, "Click an event for its attributes, content and lineage."));
   const lineage = h("div", { id: "lineage" });
   view.append(h("h1", {}, "Provenance"), form, problem, h("div", { class: "split" }, results, details), lineage);
 
@@ -140,7 +141,7 @@ export default function provenancePage(view, [flowfile = ""]) {
       className: "lineage",
       nodes: graphData.nodes,
       edges: graphData.links.map((l, i) => ({ id: String(i), source: l.source, target: l.target })),
-      width: 190,
+      width: 170,
       node: lineageNode,
       edge: () => ({}),
       onNode: async (id) => {
@@ -155,6 +156,7 @@ export default function provenancePage(view, [flowfile = ""]) {
       },
     });
     const files = graphData.nodes.filter((n) => n.type === "FLOWFILE").length;
+    const frame = h("div", { class: "graph" });
     fill(
       lineage,
       h("h2", {}, "Lineage of ", h("code", {}, uuid)),
@@ -166,8 +168,9 @@ export default function provenancePage(view, [flowfile = ""]) {
         h("span", {}, h("i", { style: "border-color:var(--hub)" }), "event on the hub"),
         h("span", {}, `${files} FlowFiles, ${graphData.nodes.length - files} events — click an event for its details`),
       ),
-      h("div", { class: "graph" }, graph.element),
+      frame,
     );
+    frame.before(zoomable(frame, graph.element).toolbar);
     lineage.scrollIntoView({ behavior: "smooth", block: "start" });
   }
 
