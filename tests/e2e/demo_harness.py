@@ -9,7 +9,7 @@ sleeping. At the end of the session the demo gets SIGTERM and must stop cleanly 
 summary: a demo that hangs or crashes on the way out is an error of the session.
 
 Use it from a test module with ``from demo_harness import running_demo``
-(the fixture) and ``RunningDemo`` (its type).
+(the fixture) and ``RunningDemo`` (its type); modules that import it share one demo.
 """
 
 from __future__ import annotations
@@ -163,13 +163,26 @@ def _read(demo: RunningDemo, up: threading.Event) -> None:
             up.set()
 
 
+# One demo for the whole session even when several modules import the fixture (each
+# import makes a fixture of its own in pytest): the first starts it, the last stops it.
+_shared: RunningDemo | None = None
+_users = 0
+
+
 @pytest.fixture(scope="session")
 def running_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
-    demo = start_demo(tmp_path_factory.mktemp("demo") / "data")
+    global _shared, _users
+    if _shared is None:
+        _shared = start_demo(tmp_path_factory.mktemp("demo") / "data")
+    demo = _shared
+    _users += 1
     try:
         yield demo
     finally:
-        code = demo.stop()
-        output = demo.output
-        assert code == 0, f"the demo exited {code}:\n" + demo.tail(80)
-        assert "demo summary:" in output and "resources: peak RSS" in output, demo.tail(80)
+        _users -= 1
+        if _users == 0:
+            _shared = None
+            code = demo.stop()
+            output = demo.output
+            assert code == 0, f"the demo exited {code}:\n" + demo.tail(80)
+            assert "demo summary:" in output and "resources: peak RSS" in output, demo.tail(80)
