@@ -120,7 +120,7 @@ def load_readings(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> int:
         CREATE OR REPLACE TEMP TABLE batch AS
         SELECT * FROM (
             SELECT CAST(host AS VARCHAR) AS host,
-                   coalesce(CAST(round({end} * 1000) AS BIGINT), {systemtime}) AS t,
+                   coalesce(TRY_CAST(round({end} * 1000) AS BIGINT), {systemtime}) AS t,
                    {values},
                    CASE WHEN {image} IS NULL THEN NULL
                         ELSE hash(regexp_extract({image}, '[^/]*$')) END AS image_key

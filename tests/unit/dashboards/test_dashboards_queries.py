@@ -131,11 +131,12 @@ def test_a_reading_without_end_takes_its_time_from_systemtime(
             reading("delta", T0, 1),
             reading("delta", 0, 2, end=None, systemtime="09/21/2026 14:20:05"),
             reading("delta", 0, 3, end=None, systemtime="not a time"),
+            reading("delta", 0, 4, end=float("inf"), systemtime="09/21/2026 14:10:00"),
         ]
     )
     (device,) = lake.devices()
     expected = int(datetime(2026, 9, 21, 14, 20, 5, tzinfo=UTC).timestamp() * 1000)
-    assert device["readings"] == 2  # the reading with no time at all is not loaded
+    assert device["readings"] == 3  # the reading with no time at all is not loaded
     assert device["last"] == expected
     assert device["latest"]["cputemp"] == reading("delta", 0, 2)["cputemp"]
 
