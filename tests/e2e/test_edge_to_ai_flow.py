@@ -109,10 +109,8 @@ def webhook() -> Iterator[Webhook]:
         receiver.stop()
 
 
-@pytest.fixture
-def models(servers: Any) -> Iterator[tuple[ModelServer, Any]]:
-    """The FTP image store and the models service that reads images back from it."""
-    ftp = servers.ftp()
+def detector(ftp: Any, port: int = 0) -> ModelServer:
+    """The models service with the coco-detector, reading images back from ``ftp``."""
     raw = {
         "inputs": {
             "storage-options": {
@@ -128,7 +126,14 @@ def models(servers: Any) -> Iterator[tuple[ModelServer, Any]]:
             }
         },
     }
-    with ModelServer(parse_models_config(raw), "127.0.0.1", 0, cache=prepared_cache()) as server:
+    return ModelServer(parse_models_config(raw), "127.0.0.1", port, cache=prepared_cache())
+
+
+@pytest.fixture
+def models(servers: Any) -> Iterator[tuple[ModelServer, Any]]:
+    """The FTP image store and the models service that reads images back from it."""
+    ftp = servers.ftp()
+    with detector(ftp) as server:
         yield server, ftp
 
 
@@ -183,6 +188,77 @@ def rows(folder: Path) -> list[dict[str, Any]]:
     return table.to_pylist()  # type: ignore[no-any-return]
 
 
+class Site:
+    """The hub running edge-to-ai.yaml (API on a free port) and the device sending to it."""
+
+    def __init__(self, tmp_path: Path, parameters: dict[str, str]) -> None:
+        self.tmp_path = tmp_path
+        self.hub = FlowController(load_flow(FLOW, parameters=parameters), tmp_path / "hub")
+        self.api = ApiServer(create_app(self.hub), "127.0.0.1", 0)
+        self.agent: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> Site:
+        self.api.start()
+        self.hub.start()
+        return self
+
+    def device(self, seconds: int) -> None:
+        """flows/agent.yaml for ``seconds``: a reading a second, a photo every 10 s."""
+        photos = self.tmp_path / "photos"
+        sample_photos(photos)
+        command = [sys.executable, "-m", "headwater", "run", str(REPOSITORY / "flows/agent.yaml")]
+        command += ["--api", "off", "--duration", str(seconds)]
+        command += ["--data-dir", str(self.tmp_path / "agent")]
+        for name, value in {
+            "hub_url": self.api.url,
+            "host_name": DEVICE,
+            "sample_images": str(photos),
+            "image_dir": str(self.tmp_path / "devices" / DEVICE / "images"),
+        }.items():
+            command += ["-p", f"{name}={value}"]
+        environment = {**os.environ, "HEADWATER_MODELS": str(prepared_cache())}
+        self.agent = subprocess.Popen(
+            command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+
+    def device_done(self) -> None:
+        assert self.agent is not None
+        _, stderr = self.agent.communicate(timeout=30)
+        assert self.agent.returncode == 0, stderr
+
+    def received_images(self) -> dict[str, bytes]:
+        """What the hub's `images` port received, by file name, from its provenance."""
+        received = httpx.get(
+            f"{self.api.url}/api/v1/provenance/events",
+            params={"type": "RECEIVE", "component": "images"},
+        ).json()["events"]
+        return {
+            event["attributes"]["filename"]: httpx.get(
+                f"{self.api.url}/api/v1/provenance/events/{event['eventId']}/content"
+            ).content
+            for event in received
+        }
+
+    def __exit__(self, *exc: object) -> None:
+        if self.agent is not None and self.agent.poll() is None:
+            self.agent.kill()
+            self.agent.communicate()
+        self.api.stop()
+        self.hub.stop()
+
+
+def site_parameters(lake: Path, ftp: Any, models: ModelServer) -> dict[str, str]:
+    return {
+        "lake": str(lake),
+        "ftp_url": f"ftp://127.0.0.1:{ftp.port}",
+        "ftp_user": FTP_USER,
+        "ftp_password": FTP_PASSWORD,
+        "models_url": models.url,
+        "detector_key": DETECTOR_KEY,
+        "detector_retry_wait": "1 sec",
+    }
+
+
 @pytest.mark.timeout(180)
 def test_the_hub_flow_stores_readings_images_detections_alerts_and_job_runs(
     tmp_path: Path, models: tuple[ModelServer, Any], jobs: str, webhook: Webhook
@@ -190,46 +266,17 @@ def test_the_hub_flow_stores_readings_images_detections_alerts_and_job_runs(
     server_models, ftp = models
     lake = tmp_path / "lake"
     parameters = {
-        "lake": str(lake),
-        "ftp_url": f"ftp://127.0.0.1:{ftp.port}",
-        "ftp_user": FTP_USER,
-        "ftp_password": FTP_PASSWORD,
-        "models_url": server_models.url,
-        "detector_key": DETECTOR_KEY,
+        **site_parameters(lake, ftp, server_models),
         "jobs_url": jobs,
         "jobs_api_key": JOBS_KEY,
         "alert_webhook": webhook.url,
         "temperature_threshold": "-100",  # every reading is over it
         "join_delay_ms": "3000",
     }
-    hub = FlowController(load_flow(FLOW, parameters=parameters), tmp_path / "hub")
-    api = ApiServer(create_app(hub), "127.0.0.1", 0)
-    api.start()
-    hub.start()
-    agent: subprocess.Popen[str] | None = None
-    try:
-        photos = tmp_path / "photos"
-        sample_photos(photos)
-        command = [sys.executable, "-m", "headwater", "run", str(REPOSITORY / "flows/agent.yaml")]
-        command += ["--api", "off", "--duration", "16", "--data-dir", str(tmp_path / "agent")]
-        for name, value in {
-            "hub_url": api.url,
-            "host_name": DEVICE,
-            "sample_images": str(photos),
-            "image_dir": str(tmp_path / "devices" / DEVICE / "images"),
-        }.items():
-            command += ["-p", f"{name}={value}"]
-        environment = {**os.environ, "HEADWATER_MODELS": str(prepared_cache())}
-        agent = subprocess.Popen(
-            command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-
-        def images_stored() -> bool:
-            return len(rows(lake / "images")) >= 2
-
-        poll(images_stored, timeout=90, what="a Parquet row for both images")
-        _, stderr = agent.communicate(timeout=30)
-        assert agent.returncode == 0, stderr
+    with Site(tmp_path, parameters) as site:
+        site.device(16)
+        poll(lambda: len(rows(lake / "images")) >= 2, timeout=90, what="rows for both images")
+        site.device_done()
 
         def jobs_succeeded() -> bool:
             statuses = rows(lake / "jobstatus")
@@ -240,22 +287,7 @@ def test_the_hub_flow_stores_readings_images_detections_alerts_and_job_runs(
 
         poll(jobs_succeeded, timeout=30, what="jobstatus rows of succeeded runs")
         poll(lambda: any("person" in t for t in webhook.texts()), timeout=10, what="an alert")
-        received = httpx.get(
-            f"{api.url}/api/v1/provenance/events",
-            params={"type": "RECEIVE", "component": "images"},
-        ).json()["events"]
-        contents = {
-            event["attributes"]["filename"]: httpx.get(
-                f"{api.url}/api/v1/provenance/events/{event['eventId']}/content"
-            ).content
-            for event in received
-        }
-    finally:
-        if agent is not None and agent.poll() is None:
-            agent.kill()
-            agent.communicate()
-        api.stop()
-        hub.stop()
+        contents = site.received_images()
 
     readings = rows(lake / "sensors")
     assert readings and {r["host"] for r in readings} == {DEVICE}
@@ -330,3 +362,80 @@ def test_readings_alert_over_either_threshold_and_go_to_kafka_only_when_switched
     for relationship, count in expected.items():
         runner.assert_transferred(relationship, count)
     runner.close()
+
+
+@pytest.mark.timeout(120)
+def test_an_image_the_detector_refuses_waits_in_failed_with_the_reason_not_the_key(
+    tmp_path: Path, models: tuple[ModelServer, Any], closed_port: int
+) -> None:
+    """A wrong access key is a 401: not worth asking again. The image stays in the store,
+    and failed/ holds the refusal (status, the service's answer) in place of the request,
+    which carried the key."""
+    server_models, ftp = models
+    lake = tmp_path / "lake"
+    wrong = "not-the-detector-key"
+    nowhere = f"http://127.0.0.1:{closed_port}"  # no jobs service, no webhook here
+    parameters = {
+        **site_parameters(lake, ftp, server_models),
+        "detector_key": wrong,
+        "jobs_url": nowhere,
+        "alert_webhook": nowhere,
+    }
+    failed = lake / "failed"
+
+    def refused() -> list[Path]:
+        return list(failed.glob("*.detector-failure.json")) if failed.exists() else []
+
+    with Site(tmp_path, parameters) as site:
+        site.device(4)
+        poll(lambda: bool(refused()), timeout=60, what="the refused image in failed/")
+        site.device_done()
+
+    (written,) = refused()
+    assert written.name.endswith(".jpg.detector-failure.json")
+    reason = json.loads(written.read_text())
+    assert reason["invokehttp.status.code"] == "401"
+    assert reason["detector.retries"] == "1"  # refused once, not asked again
+    assert json.loads(reason["detector.response"])["success"] is False
+    assert wrong not in written.read_text()
+    assert (ftp.home / "images" / reason["filename"]).is_file()
+    assert rows(lake / "images") == []
+
+
+@pytest.mark.timeout(120)
+def test_images_wait_for_a_detector_that_is_not_up_yet(
+    tmp_path: Path, servers: Any, closed_port: int
+) -> None:
+    """`up` may start the hub before the models service is ready: the call is retried
+    (detector_retry_wait apart) and the image gets its row once the detector answers."""
+    ftp = servers.ftp()
+    later = servers.free_port()
+    lake = tmp_path / "lake"
+    nowhere = f"http://127.0.0.1:{closed_port}"
+    parameters = {
+        "lake": str(lake),
+        "ftp_url": f"ftp://127.0.0.1:{ftp.port}",
+        "ftp_user": FTP_USER,
+        "ftp_password": FTP_PASSWORD,
+        "models_url": f"http://127.0.0.1:{later}",
+        "detector_key": DETECTOR_KEY,
+        "detector_retry_wait": "1 sec",
+        "jobs_url": nowhere,
+        "alert_webhook": nowhere,
+    }
+    with Site(tmp_path, parameters) as site:
+        site.device(4)
+        store = ftp.home / "images"
+        poll(lambda: store.exists() and any(store.iterdir()), timeout=60, what="a stored JPEG")
+        site.device_done()
+
+        def retried() -> int:
+            return int(site.hub.nodes["count-detector-retry"].status()["flowFilesIn"])
+
+        poll(lambda: retried() >= 2, timeout=30, what="the detector call retried")
+        with detector(ftp, later):
+            poll(lambda: len(rows(lake / "images")) == 1, timeout=60, what="the image's row")
+
+    (row,) = rows(lake / "images")
+    assert json.loads(row["detections"])[0]["label"] == "person"  # the astronaut
+    assert not list((lake / "failed").glob("*.detector-failure.json"))
