@@ -8,13 +8,15 @@ Checked from the outputs: the readings in Parquet with the device's host; each J
 byte for byte in the FTP root under images/ (as the hub received it); one image row
 per original with the device's labels, the detector's detections and person=true for
 the astronaut only; an alert for the person and alerts for readings over a low
-threshold; a jobstatus row of a succeeded run. Nothing in the lake's failed/.
+threshold; the start and end rows of a succeeded `sensors` and `join` run, join held
+back by join_delay_ms. Nothing in the lake's failed/. Then the failure paths: a
+detector that refuses the key, and one that comes up after the hub.
 
 The jobs service runs quick stand-in scripts named `sensors` and `join` (plain
-Python that lists the lake and exits), not the PySpark jobs: a Spark start takes
-10-40 s here. The real jobs/sensors.py and jobs/join.py on PySpark are run by
-tests/integration/test_jobs_service.py; what matters here is the flow's side: the
-starts, following each run to its end and storing its status rows.
+Python that lists the lake and exits), not the PySpark jobs: one Spark run takes
+25-75 s on this shared machine. The real jobs/sensors.py and jobs/join.py on PySpark
+are run by tests/integration/test_jobs_service.py; what matters here is the flow's
+side: the starts, following each run to its end and storing its status rows.
 """
 
 from __future__ import annotations
