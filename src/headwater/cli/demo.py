@@ -16,7 +16,7 @@ import sys
 from typing import Any
 
 from headwater.cli.common import start_logging
-from headwater.cli.up import _reason, add_stack_options, say, stack_options, stop_on_signals
+from headwater.cli.up import add_stack_options, error_text, say, stack_options, stop_on_signals
 from headwater.errors import ConfigurationError, HeadwaterError
 
 
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = run_demo(stack_options(args), args.devices, args.duration, stop, sys.stdout, say)
     except (ConfigurationError, HeadwaterError, OSError, RuntimeError, TimeoutError) as exc:
-        print(f"headwater demo: {_reason(exc)}", file=sys.stderr)
+        print(f"headwater demo: {error_text(exc)}", file=sys.stderr)
         return 1
     failed = [d for d, code in result.exit_codes.items() if code not in (0, None)]
     if failed:

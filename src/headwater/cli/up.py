@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
         stack = Stack(stack_options(args), say)
         stack.start()
     except (ConfigurationError, HeadwaterError, OSError, RuntimeError, TimeoutError) as exc:
-        print(f"headwater up: cannot start: {_reason(exc)}", file=sys.stderr)
+        print(f"headwater up: cannot start: {error_text(exc)}", file=sys.stderr)
         return 1
     controller = stack.controller
     assert controller is not None
@@ -151,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _reason(exc: BaseException) -> str:
+def error_text(exc: BaseException) -> str:
     problems = getattr(exc, "problems", None)
     if problems:
         return "; ".join(str(p) for p in problems)

@@ -270,7 +270,7 @@ def prepare_models(cache: Path, say: Say) -> None:
             missing.append(name)
     if not missing:
         return
-    say(f"models: preparing {', '.join(missing)} in {cache} (once; a few minutes) ...")
+    say(f"models: preparing {', '.join(missing)} in {cache} (once) ...")
     command = [sys.executable, "-m", "headwater", "models", "prepare", "--cache", str(cache)]
     with subprocess.Popen(
         [*command, *missing],
