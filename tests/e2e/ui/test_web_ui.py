@@ -95,3 +95,55 @@ def test_a_wrong_token_shows_the_token_form(
     finally:
         page.context.close()
     assert console.unexpected(r"status of 401 ") == []
+
+
+LAYOUT_CASES = """
+async () => {
+  const { layered } = await import('/ui/js/layout.js');
+  const { niceTicks } = await import('/ui/js/chart.js');
+  const box = (id) => ({ id, width: 100, height: 40 });
+  const run = (ids, pairs) =>
+    layered(ids.map(box), pairs.map(([source, target]) => ({ source, target })));
+  const overlaps = (layout) => {
+    const placed = [...layout.positions.values()];
+    return placed.some((a, i) => placed.slice(i + 1).some((b) =>
+      a.layer === b.layer && a.y < b.y + b.height && b.y < a.y + a.height));
+  };
+  // a diamond with a tail and a loop back: layers by longest path, the loop reversed
+  const diamond = run(['a', 'b', 'c', 'd', 'e'],
+    [['a', 'b'], ['a', 'c'], ['b', 'd'], ['c', 'd'], ['a', 'd'], ['d', 'e'], ['e', 'a']]);
+  const layer = (l, id) => l.positions.get(id).layer;
+  // two chains given crossed (a1 -> b2, a2 -> b1): the sweeps uncross them
+  const crossed = run(['a1', 'a2', 'b1', 'b2'], [['a1', 'b2'], ['a2', 'b1']]);
+  const y = (l, id) => l.positions.get(id).y;
+  // a late source (a clone's FlowFile) sits just before its successor
+  const late = run(['s', 'x', 'y', 'z', 'f'], [['s', 'x'], ['x', 'y'], ['y', 'z'], ['f', 'z']]);
+  return {
+    diamondLayers: ['a', 'b', 'c', 'd', 'e'].map((id) => layer(diamond, id)),
+    backward: [...diamond.backward],
+    diamondOverlaps: overlaps(diamond),
+    leftToRight: diamond.positions.get('a').x < diamond.positions.get('b').x,
+    uncrossed: (y(crossed, 'a1') < y(crossed, 'a2')) === (y(crossed, 'b2') < y(crossed, 'b1')),
+    lateLayer: layer(late, 'f'),
+    ticks: niceTicks(0.13, 0.97),
+  };
+}
+"""
+
+
+def test_the_layered_layout_and_the_chart_ticks(
+    browser: Browser, stack: UiStack, console: uichecks.Console
+) -> None:
+    page = uichecks.new_page(browser, console)
+    try:
+        page.goto(f"{stack.url}/ui/icon.svg")  # same origin, no app running
+        found = page.evaluate(LAYOUT_CASES)
+    finally:
+        page.context.close()
+    assert found["diamondLayers"] == [0, 1, 1, 2, 3]
+    assert found["backward"] == [6], "the edge e -> a closes the cycle"
+    assert not found["diamondOverlaps"]
+    assert found["leftToRight"]
+    assert found["uncrossed"]
+    assert found["lateLayer"] == 2
+    assert found["ticks"] == [0, 0.2, 0.4, 0.6, 0.8, 1]

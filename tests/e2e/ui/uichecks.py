@@ -92,6 +92,13 @@ def check_flow(page: Page, *, toggle: str | None = None) -> None:
         arg=before,
         timeout=15_000,
     )
+    edge = status["connections"][0]
+    page.mouse.click(*page.evaluate(_EDGE_MIDDLE, edge["id"]))
+    drawer = page.locator("#processor-details")
+    expect(drawer).to_contain_text(f"{edge['source']} → {edge['destination']}")
+    expect(drawer.locator("table").last).to_be_visible()
+    drawer.locator("button.close").click()
+    expect(drawer).to_be_hidden()
     if toggle is not None:
         page.click(f'#flow-graph .node[data-node="{toggle}"]')
         details = page.locator("#processor-details")
@@ -103,6 +110,16 @@ def check_flow(page: Page, *, toggle: str | None = None) -> None:
         )
         page.click("#start-processor")
         expect(details.locator("h2")).to_contain_text("RUNNING")
+
+
+_EDGE_MIDDLE = """(id) => {
+  const path = document.querySelector(`#flow-graph .edge[data-edge="${id}"] path.hit`);
+  path.scrollIntoView({ block: "center", inline: "center" });
+  const middle = path.getPointAtLength(path.getTotalLength() / 2);
+  const point = middle.matrixTransform(path.getScreenCTM());
+  return [point.x, point.y];
+}"""
+"""Where on the screen the middle of a connection's line is, to click it."""
 
 
 def check_provenance(page: Page) -> str:

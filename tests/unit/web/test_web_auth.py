@@ -16,6 +16,7 @@ UI_CALLS = [
     ("GET", "/api/v1/status"),
     ("POST", "/api/v1/processors/gen/start"),
     ("POST", "/api/v1/processors/gen/stop"),
+    ("GET", "/api/v1/connections/gen-success-tag/flowfiles?limit=50"),
     ("GET", "/api/v1/provenance/events?limit=200"),
     ("GET", "/api/v1/provenance/events/1"),
     ("GET", "/api/v1/provenance/events/1/content"),

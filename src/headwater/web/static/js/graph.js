@@ -17,7 +17,7 @@ function clip(text, width) {
 /**
  * spec: {nodes: [{id}], edges: [{id, source, target}], width?,
  *        node(n) -> {lines: [{text, class?}], class?, title?},
- *        edge(e) -> {label?, class?, title?}, onNode?(id), className?}
+ *        edge(e) -> {label?, class?, title?}, onNode?(id), onEdge?(id), className?}
  * Answers {element, update(nodes, edges), select(id)}.
  */
 export function drawGraph(spec) {
@@ -58,6 +58,10 @@ export function drawGraph(spec) {
     const label = s("text", { x: lx, y: ly, "text-anchor": "middle" });
     const title = s("title");
     const g = s("g", { class: "edge", "data-edge": e.id }, path, label, title);
+    if (spec.onEdge) {
+      g.prepend(s("path", { d, class: "hit" })); // a wide, invisible line to click
+      g.addEventListener("click", () => spec.onEdge(e.id));
+    }
     edgeLayer.append(g);
     edgeEls.set(e.id, { g, label, title });
   });

@@ -53,19 +53,28 @@ export function zoomable(frame, svg, { readable = 0.6, initial } = {}) {
   return { toolbar, adopt, scale: () => scale, setScale };
 }
 
-/** Drag the background to scroll the frame; clicks on nodes still reach them. */
+/** Drag to scroll the frame; a press that does not move stays a click (on a node or
+ * an edge), and the click that ends a drag is swallowed. */
 function panByDragging(frame) {
   let start = null;
+  let dragged = false;
   frame.addEventListener("pointerdown", (event) => {
-    if (event.button !== 0 || event.target.closest(".node")) return;
-    start = { x: event.clientX, y: event.clientY, left: frame.scrollLeft, top: frame.scrollTop };
-    frame.setPointerCapture(event.pointerId);
-    frame.classList.add("panning");
+    if (event.button !== 0) return;
+    start = { id: event.pointerId, x: event.clientX, y: event.clientY, left: frame.scrollLeft, top: frame.scrollTop };
+    dragged = false;
   });
   frame.addEventListener("pointermove", (event) => {
     if (!start) return;
-    frame.scrollLeft = start.left - (event.clientX - start.x);
-    frame.scrollTop = start.top - (event.clientY - start.y);
+    const dx = event.clientX - start.x;
+    const dy = event.clientY - start.y;
+    if (!dragged && Math.hypot(dx, dy) < 5) return;
+    if (!dragged) {
+      dragged = true;
+      frame.setPointerCapture(start.id);
+      frame.classList.add("panning");
+    }
+    frame.scrollLeft = start.left - dx;
+    frame.scrollTop = start.top - dy;
   });
   const end = () => {
     start = null;
@@ -73,4 +82,12 @@ function panByDragging(frame) {
   };
   frame.addEventListener("pointerup", end);
   frame.addEventListener("pointercancel", end);
+  frame.addEventListener(
+    "click",
+    (event) => {
+      if (dragged) event.stopPropagation();
+      dragged = false;
+    },
+    true,
+  );
 }

@@ -1,10 +1,10 @@
 // Flow: the processors and connections as a graph, refreshed every 2 s: counts on the
-// boxes, queue depth on the edges (back pressure in red), recent bulletins, and a
-// processor's details with start and stop.
+// boxes, queue depth on the edges (back pressure in red), recent bulletins; a click
+// opens a drawer: a processor's details with start and stop, or a connection's queue.
 
 import { api } from "../api.js";
 import { badge, fill, h, kvTable, showError, table } from "../dom.js";
-import { bytes, num, time } from "../format.js";
+import { bytes, num, shortId, time } from "../format.js";
 import { drawGraph } from "../graph.js";
 import { every } from "../live.js";
 import { zoomable } from "../zoom.js";
@@ -14,20 +14,20 @@ export default function flowPage(view) {
   const problem = h("div");
   const canvas = h("div", { class: "graph", id: "flow-graph" }, h("p", { class: "muted", style: "padding:12px" }, "loading the flow…"));
   const tools = h("div");
-  const details = h("div", { class: "panel drawer", id: "processor-details", hidden: true });
+  const drawer = h("div", { class: "panel drawer", id: "processor-details", hidden: true });
   const bulletins = h("div", { class: "panel", id: "bulletins" });
   view.append(
     h("h1", {}, "Flow"),
     problem,
     header,
     h("div", { class: "grid" }, h("div", {}, tools, canvas), bulletins),
-    details,
+    drawer,
   );
 
   let graph = null;
   let zoom = null;
   let shape = "";
-  let selected = null;
+  let selected = null; // {kind: "processor" | "connection", id}
   let latest = null;
 
   async function refresh() {
@@ -38,9 +38,8 @@ export default function flowPage(view) {
       throw err;
     }
     problem.replaceChildren();
-    const status = latest;
-    const nodes = nodesOf(status);
-    const edges = status.connections.map((c) => ({ ...c, source: c.source, target: c.destination }));
+    const nodes = nodesOf(latest);
+    const edges = latest.connections.map((c) => ({ ...c, target: c.destination }));
     const key = JSON.stringify([nodes.map((n) => n.id), edges.map((e) => [e.id, e.source, e.target])]);
     if (key !== shape) {
       shape = key;
@@ -50,77 +49,51 @@ export default function flowPage(view) {
         width: 210,
         node: nodeView,
         edge: edgeView,
-        onNode: (id) => {
-          selected = id;
-          graph.select(id);
-          showDetails();
-        },
+        onNode: (id) => choose({ kind: "processor", id }),
+        onEdge: (id) => choose({ kind: "connection", id }),
       });
       if (zoom) zoom.adopt(graph.element);
       else {
         zoom = zoomable(canvas, graph.element);
         fill(tools, zoom.toolbar);
       }
-      if (selected) graph.select(selected);
+      graph.select(selected?.kind === "processor" ? selected.id : null);
     } else {
       graph.update(nodes, edges);
     }
-    fill(header, summary(status));
-    fill(bulletins, recentBulletins(status));
-    if (selected) showDetails();
+    fill(header, summary(latest));
+    fill(bulletins, recentBulletins(latest));
+    await showDrawer();
   }
 
-  function showDetails() {
-    const p = latest?.processors.find((x) => x.id === selected);
-    if (!p) return;
-    const act = async (verb) => {
-      try {
-        await api(`/processors/${encodeURIComponent(p.id)}/${verb}`, { method: "POST" });
-        await refresh();
-      } catch (err) {
-        showError(err, message);
-      }
-    };
-    const message = h("div");
-    const close = () => {
-      selected = null;
-      graph.select(null);
-      details.hidden = true;
-      view.classList.remove("with-drawer");
-    };
-    details.hidden = false;
+  function choose(what) {
+    selected = what;
+    graph.select(what.kind === "processor" ? what.id : null);
+    showDrawer();
+  }
+
+  function close() {
+    selected = null;
+    graph.select(null);
+    drawer.hidden = true;
+    view.classList.remove("with-drawer");
+  }
+
+  async function showDrawer() {
+    if (!selected || !latest) return;
+    const closer = h("button", { class: "close", title: "close", onclick: close }, "×");
+    let content;
+    if (selected.kind === "processor") {
+      const p = latest.processors.find((x) => x.id === selected.id);
+      content = p && processorDetails(p, refresh);
+    } else {
+      const c = latest.connections.find((x) => x.id === selected.id);
+      content = c && (await connectionDetails(c));
+    }
+    if (!content) return close();
+    drawer.hidden = false;
     view.classList.add("with-drawer");
-    fill(
-      details,
-      h("button", { class: "close", title: "close", onclick: close }, "×"),
-      h("h2", {}, p.name, " ", badge(p.state)),
-      h("p", { class: "muted" }, p.type, " · ", h("code", {}, p.id)),
-      h(
-        "div",
-        { class: "row" },
-        h("button", { id: "start-processor", class: "primary", disabled: p.state === "RUNNING", onclick: () => act("start") }, "Start"),
-        h("button", { id: "stop-processor", disabled: p.state !== "RUNNING", onclick: () => act("stop") }, "Stop"),
-      ),
-      message,
-      h("h3", {}, "Counts"),
-      kvTable({
-        "FlowFiles in": num(p.flowFilesIn),
-        "bytes in": bytes(p.bytesIn),
-        "FlowFiles out": num(p.flowFilesOut),
-        "bytes out": bytes(p.bytesOut),
-        removed: num(p.flowFilesRemoved),
-        tasks: num(p.tasks),
-        "task time": `${num(p.taskMillis)} ms`,
-        "active tasks": num(p.activeTasks),
-        errors: num(p.errors),
-        yielded: p.yielded ? "yes" : "no",
-        ...Object.fromEntries(Object.entries(p.counters || {}).map(([k, v]) => [`counter ${k}`, num(v)])),
-      }),
-      h("h3", {}, "Bulletins"),
-      p.bulletins?.length
-        ? h("ul", {}, [...p.bulletins].reverse().map((b) => h("li", {}, h("span", { class: "muted" }, time(b.time), " "), b.level, ": ", b.message)))
-        : h("p", { class: "muted" }, "none"),
-    );
+    fill(drawer, closer, content);
   }
 
   const stop = every(2000, refresh);
@@ -128,6 +101,81 @@ export default function flowPage(view) {
     stop();
     view.classList.remove("with-drawer");
   };
+}
+
+function processorDetails(p, refresh) {
+  const message = h("div");
+  const act = async (verb) => {
+    try {
+      await api(`/processors/${encodeURIComponent(p.id)}/${verb}`, { method: "POST" });
+      await refresh();
+    } catch (err) {
+      showError(err, message);
+    }
+  };
+  return [
+    h("h2", {}, p.name, " ", badge(p.state)),
+    h("p", { class: "muted" }, p.type, " · ", h("code", {}, p.id)),
+    h(
+      "div",
+      { class: "row" },
+      h("button", { id: "start-processor", class: "primary", disabled: p.state === "RUNNING", onclick: () => act("start") }, "Start"),
+      h("button", { id: "stop-processor", disabled: p.state !== "RUNNING", onclick: () => act("stop") }, "Stop"),
+    ),
+    message,
+    h("h3", {}, "Counts"),
+    kvTable({
+      "FlowFiles in": num(p.flowFilesIn),
+      "bytes in": bytes(p.bytesIn),
+      "FlowFiles out": num(p.flowFilesOut),
+      "bytes out": bytes(p.bytesOut),
+      removed: num(p.flowFilesRemoved),
+      tasks: num(p.tasks),
+      "task time": `${num(p.taskMillis)} ms`,
+      "active tasks": num(p.activeTasks),
+      errors: num(p.errors),
+      yielded: p.yielded ? "yes" : "no",
+      ...Object.fromEntries(Object.entries(p.counters || {}).map(([k, v]) => [`counter ${k}`, num(v)])),
+    }),
+    h("h3", {}, "Bulletins"),
+    p.bulletins?.length
+      ? h("ul", {}, [...p.bulletins].reverse().map((b) => h("li", {}, h("span", { class: "muted" }, time(b.time), " "), b.level, ": ", b.message)))
+      : h("p", { class: "muted" }, "none"),
+  ];
+}
+
+async function connectionDetails(c) {
+  let listing = null;
+  let problem = null;
+  try {
+    listing = await api(`/connections/${encodeURIComponent(c.id)}/flowfiles?limit=50`);
+  } catch (err) {
+    problem = showError(err, h("div"));
+  }
+  return [
+    h("h2", {}, c.name || c.relationships.join(", "), " ", c.backPressured ? badge("back pressure", "bad") : null),
+    h("p", { class: "muted" }, h("code", {}, c.source), " → ", h("code", {}, c.destination)),
+    kvTable({
+      relationships: c.relationships.join(", "),
+      queued: `${num(c.queuedCount)} (${bytes(c.queuedBytes)})`,
+      "swapped to disk": num(c.swappedCount),
+      "back pressure at": `${c.backPressureObjects ? num(c.backPressureObjects) : "no limit"} / ${c.backPressureBytes ? bytes(c.backPressureBytes) : "no limit"}`,
+      dropped: c.droppedCount ? `${num(c.droppedCount)} (${bytes(c.droppedBytes)})` : "0",
+    }),
+    h("h3", {}, "Next to leave the queue"),
+    problem ||
+      table(
+        [
+          ["#", (f) => f.position, { class: "num" }],
+          ["FlowFile", (f) => h("a", { href: `#/provenance/${encodeURIComponent(f.uuid)}`, title: f.uuid }, shortId(f.uuid))],
+          ["filename", (f) => f.filename],
+          ["size", (f) => bytes(f.size), { class: "num" }],
+          ["queued", (f) => time(f.queuedAt).slice(11)],
+        ],
+        listing.flowFiles,
+        { empty: "the queue is empty" },
+      ),
+  ];
 }
 
 /** The processors, and any connection end that is not one (a port or funnel). */

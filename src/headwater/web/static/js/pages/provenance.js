@@ -146,8 +146,13 @@ export default function provenancePage(view, [flowfile = ""]) {
       edge: () => ({}),
       onNode: async (id) => {
         const node = graphData.nodes.find((n) => n.id === id);
-        if (node.type !== "EVENT") return;
         graph.select(id);
+        if (node.type !== "EVENT") {
+          form.elements.flowfile.value = node.flowFileUuid; // that FlowFile's events
+          form.elements.type.value = "";
+          await search();
+          return;
+        }
         try {
           choose(await api(`/provenance/events/${encodeURIComponent(id)}`));
         } catch (err) {
@@ -166,7 +171,7 @@ export default function provenancePage(view, [flowfile = ""]) {
         h("span", {}, h("i", { style: "border-color:var(--file)" }), "FlowFile"),
         h("span", {}, h("i", { style: "border-color:var(--device)" }), "event on a device"),
         h("span", {}, h("i", { style: "border-color:var(--hub)" }), "event on the hub"),
-        h("span", {}, `${files} FlowFiles, ${graphData.nodes.length - files} events — click an event for its details`),
+        h("span", {}, `${files} FlowFiles, ${graphData.nodes.length - files} events — click an event for its details, a FlowFile for its events`),
       ),
       frame,
     );
