@@ -290,7 +290,11 @@ def test_the_hub_flow_stores_readings_images_detections_alerts_and_job_runs(
         poll(jobs_succeeded, timeout=30, what="jobstatus rows of succeeded runs")
         poll(lambda: any("person" in t for t in webhook.texts()), timeout=10, what="an alert")
         contents = site.received_images()
+        recorded = httpx.get(
+            f"{site.api.url}/api/v1/provenance/events", params={"component": "image-record"}
+        ).json()["events"]
 
+    assert recorded and all("detector.response" not in e["attributes"] for e in recorded)
     readings = rows(lake / "sensors")
     assert readings and {r["host"] for r in readings} == {DEVICE}
 
