@@ -51,9 +51,10 @@ export default function dashboardsPage(view) {
       known = (await api("/dashboards/devices")).devices;
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) {
-        err.detail = "the dashboards are off: start the hub with --lake DIR (headwater up does)";
+        fill(problem, h("div", { class: "notice" }, "The dashboards are off: start the hub with --lake DIR (headwater up does)."));
+      } else {
+        showError(err, problem);
       }
-      showError(err, problem);
       throw err;
     }
     problem.replaceChildren();

@@ -24,7 +24,8 @@ export default function jobsPage(view) {
     try {
       answer = await api("/jobs");
     } catch (err) {
-      showError(err, problem);
+      if (err.status === 404) fill(problem, h("div", { class: "notice" }, err.detail)); // no service linked
+      else showError(err, problem);
       fill(list, h("p", { class: "muted" }, "no jobs to show"));
       throw err;
     }
