@@ -1,5 +1,11 @@
 """Lakes fabricated with pyarrow, shaped as flows/edge-to-ai.yaml writes them
-(sensor.avsc, image.avsc): rows, and a writer that puts them in day folders."""
+(sensor.avsc, image.avsc): rows, a writer that puts them in day folders, and the
+fixtures over them (``writer``, ``lake``).
+
+No conftest.py here: other test folders import names ``from conftest``, which a second
+conftest module would shadow when folders are collected together. Each test module
+makes the fixtures with ``pytest.fixture(writer_in, name="writer")`` and
+``pytest.fixture(lake_over, name="lake")``."""
 
 from __future__ import annotations
 
@@ -12,6 +18,8 @@ from typing import Any
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from headwater.dashboards import Lake
 
 T0 = 1_790_000_000_000
 """2026-09-21T14:13:20Z in epoch millis (200 s past a 10-minute mark): readings start here."""
@@ -102,3 +110,17 @@ class LakeWriter:
 
     def sensors(self, rows: Sequence[dict[str, Any]], **kwargs: Any) -> Path:
         return self.write("sensors", rows, schema=kwargs.pop("schema", SENSOR_SCHEMA), **kwargs)
+
+
+def writer_in(tmp_path: Path) -> LakeWriter:
+    """A writer of a lake at ``<tmp>/data/lake`` (made by its first file)."""
+    return LakeWriter(tmp_path / "data" / "lake")
+
+
+def lake_over(writer: LakeWriter, tmp_path: Path) -> Iterator[Lake]:
+    """A Lake over ``writer``'s lake, its image store at ``<tmp>/data/ftp/images``."""
+    store = tmp_path / "data" / "ftp" / "images"
+    store.mkdir(parents=True)
+    opened = Lake(writer.root, images=store, refresh_seconds=0)
+    yield opened
+    opened.close()

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dashboard_lakes import T0, LakeWriter, image, reading
+from dashboard_lakes import T0, LakeWriter, image, lake_over, reading, writer_in
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.testclient import TestClient
@@ -18,6 +18,9 @@ from headwater.dashboards import FIELDS, Lake
 from headwater.errors import ApiError, RepositoryError
 
 JPEG = b"\xff\xd8\xff\xe0 a tiny jpeg \xff\xd9"
+
+writer = pytest.fixture(writer_in, name="writer")
+lake = pytest.fixture(lake_over, name="lake")
 
 
 def app_over(lake: Lake | None) -> FastAPI:

@@ -9,11 +9,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from dashboard_lakes import T0, LakeWriter, image, reading
+from dashboard_lakes import T0, LakeWriter, image, lake_over, reading, writer_in
 
 from headwater.dashboards import FIELDS, Lake
 
 HOSTS = ("alpha", "bravo", "charlie")
+
+writer = pytest.fixture(writer_in, name="writer")
+lake = pytest.fixture(lake_over, name="lake")
 
 
 def fill(writer: LakeWriter, *, seed: int = 7, per_host: int = 1500) -> None:

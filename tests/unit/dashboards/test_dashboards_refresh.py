@@ -10,13 +10,16 @@ import threading
 from pathlib import Path
 
 import pytest
-from dashboard_lakes import T0, LakeWriter, image, reading
+from dashboard_lakes import T0, LakeWriter, image, lake_over, reading, writer_in
 
 import headwater.dashboards.buckets
 import headwater.dashboards.queries
 from headwater.dashboards import Lake
 from headwater.dashboards.lake import DATABASE_NAME
 from headwater.dashboards.scan import FolderScanner
+
+writer = pytest.fixture(writer_in, name="writer")
+lake = pytest.fixture(lake_over, name="lake")
 
 
 def readings(host: str, first: int, count: int) -> list[dict[str, object]]:
