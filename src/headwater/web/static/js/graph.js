@@ -53,7 +53,10 @@ export function drawGraph(spec) {
     const pair = `${e.source}>${e.target}`;
     const nth = seenPairs.get(pair) || 0;
     seenPairs.set(pair, nth + 1);
-    const { d, lx, ly } = route(from, to, layout.backward.has(index), e.source === e.target, nth);
+    const through = layout.waypoints.get(index);
+    const { d, lx, ly } = through
+      ? routeThrough(from, to, through, nth)
+      : route(from, to, layout.backward.has(index), e.source === e.target, nth);
     const path = s("path", { d, "marker-end": `url(#${marker})` });
     const label = s("text", { x: lx, y: ly, "text-anchor": "middle" });
     const title = s("title");
@@ -108,6 +111,25 @@ export function drawGraph(spec) {
 
   update(spec.nodes, spec.edges);
   return { element: svg, update, select };
+}
+
+/** A long edge: curves between layers, straight across each layer it passes; its
+ * label on the middle waypoint. */
+function routeThrough(from, to, waypoints, nth) {
+  const curve = (x0, y0, x1, y1) => {
+    const bend = (x1 - x0) / 2;
+    return ` C${x0 + bend},${y0} ${x1 - bend},${y1} ${x1},${y1}`;
+  };
+  let x = from.x + from.width;
+  let y = from.y + from.height / 2 + nth * 6;
+  let d = `M${x},${y}`;
+  for (const w of waypoints) {
+    d += curve(x, y, w.x1, w.y) + ` L${w.x2},${w.y}`;
+    [x, y] = [w.x2, w.y];
+  }
+  d += curve(x, y, to.x, to.y + to.height / 2 + nth * 6);
+  const middle = waypoints[Math.floor(waypoints.length / 2)];
+  return { d, lx: (middle.x1 + middle.x2) / 2, ly: middle.y - 4 };
 }
 
 /** The path of one edge and where its label goes. */

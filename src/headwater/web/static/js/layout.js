@@ -1,11 +1,16 @@
 // A layered left-to-right layout (Sugiyama-style, kept small): cycles broken by a
-// depth-first search, layers by longest path, order within layers by barycenter
-// sweeps, then each node pulled towards its neighbours without overlapping.
+// depth-first search, layers by longest path, an edge that spans several layers
+// broken into waypoints (one per layer it crosses, so it is ordered and placed like a
+// thin node and runs between boxes, not through them), order within layers by
+// barycenter sweeps, then each box pulled towards its neighbours without overlapping.
+
+const WAYPOINT = 12; // the height a long edge takes in each layer it crosses
 
 /**
  * nodes: [{id, width, height}], edges: [{source, target}] (unknown ends are ignored).
- * Answers {positions: Map id -> {x, y, width, height, layer}, width, height, backward: Set}
- * where `backward` holds the indexes of edges that point against the layers.
+ * Answers {positions: Map id -> {x, y, width, height, layer}, width, height,
+ * backward: Set of edge indexes that point against the layers,
+ * waypoints: Map edge index -> [{x1, x2, y}] where a long edge crosses each layer}.
  */
 export function layered(nodes, edges, { gapX = 80, gapY = 26, margin = 24, sweeps = 8 } = {}) {
   const ids = nodes.map((n) => n.id);
@@ -19,30 +24,65 @@ export function layered(nodes, edges, { gapX = 80, gapY = 26, margin = 24, sweep
     reversed.has(e.index) ? { source: e.target, target: e.source, index: e.index } : e,
   );
   const layer = longestPath(ids, forward);
-  const layers = [];
-  for (const id of ids) (layers[layer.get(id)] ||= []).push(id);
-  orderByBarycenter(layers, forward, sweeps);
-
   const size = new Map(nodes.map((n) => [n.id, n]));
+  const { links, chains } = withWaypoints(forward, reversed, layer, size);
+  const layers = [];
+  for (const [id, l] of layer) (layers[l] ||= []).push(id);
+  orderByBarycenter(layers, links, sweeps);
+
   const positions = new Map();
+  const columns = [];
   let x = margin;
-  for (const [index, ids_] of layers.entries()) {
-    const width = Math.max(...ids_.map((id) => size.get(id).width));
-    for (const id of ids_) {
+  for (const [index, column] of layers.entries()) {
+    const width = Math.max(...column.map((id) => size.get(id).width));
+    columns[index] = { x1: x, x2: x + width };
+    for (const id of column) {
       const { width: w, height: h } = size.get(id);
       positions.set(id, { x: x + (width - w) / 2, y: 0, width: w, height: h, layer: index });
     }
     x += width + gapX;
   }
-  placeVertically(layers, forward, positions, gapY, margin);
+  placeVertically(layers, links, positions, gapY, margin, (id) => size.get(id).waypoint);
+  const waypoints = new Map();
+  for (const [index, chain] of chains) {
+    waypoints.set(index, chain.map((id) => {
+      const p = positions.get(id);
+      positions.delete(id);
+      return { ...columns[p.layer], y: p.y + p.height / 2 };
+    }));
+  }
   let height = 0;
   for (const p of positions.values()) height = Math.max(height, p.y + p.height);
-  return {
-    positions,
-    width: x - gapX + margin,
-    height: height + margin,
-    backward: reversed,
-  };
+  for (const points of waypoints.values()) for (const w of points) height = Math.max(height, w.y);
+  return { positions, width: x - gapX + margin, height: height + margin, backward: reversed, waypoints };
+}
+
+/** Break each forward edge longer than one layer into a chain through waypoint ids
+ * (added to `layer` and `size`); answers the links between neighbouring layers and
+ * each long edge's chain. Edges that close a cycle stay whole (drawn below the boxes). */
+function withWaypoints(forward, reversed, layer, size) {
+  const links = [];
+  const chains = new Map();
+  for (const e of forward) {
+    const span = layer.get(e.target) - layer.get(e.source);
+    if (span <= 1 || reversed.has(e.index)) {
+      links.push(e);
+      continue;
+    }
+    const chain = [];
+    let previous = e.source;
+    for (let step = 1; step < span; step++) {
+      const id = `\u0000${e.index}:${step}`; // NUL: no real id starts with it
+      layer.set(id, layer.get(e.source) + step);
+      size.set(id, { id, width: 0, height: WAYPOINT, waypoint: true });
+      links.push({ source: previous, target: id });
+      chain.push(id);
+      previous = id;
+    }
+    links.push({ source: previous, target: e.target });
+    chains.set(e.index, chain);
+  }
+  return { links, chains };
 }
 
 /** Indexes of the edges that close a cycle, found by a depth-first search. */
@@ -131,13 +171,16 @@ function orderByBarycenter(layers, edges, sweeps) {
 }
 
 /** Stack each layer, then pull nodes towards their neighbours' middles, keeping order. */
-function placeVertically(layers, edges, positions, gap, margin) {
+function placeVertically(layers, edges, positions, gap, margin, isWaypoint) {
+  // waypoints sit closer to each other than boxes do
+  const space = (a, b) => (isWaypoint(a) && isWaypoint(b) ? gap / 4 : isWaypoint(a) || isWaypoint(b) ? gap / 2 : gap);
   for (const ids of layers) {
     let y = margin;
-    for (const id of ids) {
+    ids.forEach((id, i) => {
+      if (i) y += space(ids[i - 1], id);
       positions.get(id).y = y;
-      y += positions.get(id).height + gap;
-    }
+      y += positions.get(id).height;
+    });
   }
   const neighbours = new Map();
   for (const e of edges) {
@@ -158,7 +201,7 @@ function placeVertically(layers, edges, positions, gap, margin) {
       // no overlaps: push down from the top, then up from the bottom, never above margin
       for (let i = 0; i < ids.length; i++) {
         const p = positions.get(ids[i]);
-        const floor = i ? positions.get(ids[i - 1]).y + positions.get(ids[i - 1]).height + gap : margin;
+        const floor = i ? positions.get(ids[i - 1]).y + positions.get(ids[i - 1]).height + space(ids[i - 1], ids[i]) : margin;
         p.y = Math.max(p.y, floor);
       }
     }
