@@ -125,6 +125,12 @@ async () => {
     leftToRight: diamond.positions.get('a').x < diamond.positions.get('b').x,
     uncrossed: (y(crossed, 'a1') < y(crossed, 'a2')) === (y(crossed, 'b2') < y(crossed, 'b1')),
     lateLayer: layer(late, 'f'),
+    longEdges: [...diamond.waypoints.keys()],
+    // the long edge a -> d crosses layer 1 beside b and c, not through them
+    waypointClear: diamond.waypoints.get(4).every((w) => ['b', 'c'].every((id) => {
+      const p = diamond.positions.get(id);
+      return (w.y < p.y || w.y > p.y + p.height) && w.x1 === p.x;
+    })),
     ticks: niceTicks(0.13, 0.97),
   };
 }
@@ -146,4 +152,6 @@ def test_the_layered_layout_and_the_chart_ticks(
     assert found["leftToRight"]
     assert found["uncrossed"]
     assert found["lateLayer"] == 2
+    assert found["longEdges"] == [4], "only a -> d spans two layers"
+    assert found["waypointClear"]
     assert found["ticks"] == [0, 0.2, 0.4, 0.6, 0.8, 1]
