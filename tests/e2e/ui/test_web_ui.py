@@ -14,12 +14,14 @@ optionally ``HEADWATER_UI_JOB`` (the job to start; default ``sensors``),
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import uichecks
-from playwright.sync_api import Browser, Page, sync_playwright
-from uistack import AGENT, JOB, UiStack, ui_stack
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from uistack import AGENT, JOB, UiStack, bare_hub, ui_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -155,3 +157,27 @@ def test_the_layered_layout_and_the_chart_ticks(
     assert found["longEdges"] == [4], "only a -> d spans two layers"
     assert found["waypointClear"]
     assert found["ticks"] == [0, 0.2, 0.4, 0.6, 0.8, 1]
+
+
+def test_api_errors_show_in_the_page(
+    browser: Browser, tmp_path: Path, console: uichecks.Console
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    with bare_hub(tmp_path, dead) as hub:
+        page = uichecks.new_page(browser, console)
+        try:
+            uichecks.open_ui(page, hub.url, hub.token)
+            uichecks.go(page, "jobs")
+            expect(page.locator("main .error")).to_contain_text(f"503 the jobs service at {dead}")
+            uichecks.go(page, "dashboards")
+            expect(page.locator("main .notice")).to_contain_text("dashboards are off")
+            page.goto(f"{hub.url}/ui/#/provenance/no-such-flowfile")
+            expect(page.locator("#provenance-search input[name=flowfile]")).to_have_value(
+                "no-such-flowfile"
+            )
+            expect(page.locator("#events")).to_contain_text("no events match")
+        finally:
+            page.context.close()
+    assert console.unexpected(r"status of (503|404) ") == []

@@ -197,3 +197,18 @@ def ui_stack(base: Path) -> Iterator[UiStack]:
         controller.start()
         heartbeat(hub.url)
         yield UiStack(hub.url, TOKEN)
+
+
+@contextlib.contextmanager
+def bare_hub(base: Path, jobs_url: str) -> Iterator[UiStack]:
+    """A hub without a lake, linked to ``jobs_url`` (where nothing may listen): the
+    pages' errors and notices to check."""
+    controller = FlowController(load_flow(FLOW, parameters={"out": str(base / "out")}), base)
+    web = WebOptions(jobs=JobsLink(jobs_url, JOBS_KEY, PROJECT))
+    hub = ApiServer(create_app(controller, token=TOKEN, web=web), "127.0.0.1", 0)
+    hub.start()
+    try:
+        yield UiStack(hub.url, TOKEN)
+    finally:
+        hub.stop()
+        controller.stop()
