@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import uichecks
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from uistack import AGENT, JOB, UiStack, bare_hub, ui_stack
+from uistack import AGENT, HELD, JOB, UiStack, bare_hub, ui_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -72,6 +72,8 @@ def test_every_page_shows_live_data_without_console_errors(
     page: Page, stack: UiStack, console: uichecks.Console
 ) -> None:
     uichecks.check_flow(page, toggle=TOGGLE)
+    if not EXTERNAL:
+        uichecks.check_back_pressure(page, HELD)
     uuid = uichecks.check_provenance(page)
     assert uuid
     uichecks.check_dashboards(page)

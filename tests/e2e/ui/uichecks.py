@@ -122,6 +122,18 @@ _EDGE_MIDDLE = """(id) => {
 """Where on the screen the middle of a connection's line is, to click it."""
 
 
+def check_back_pressure(page: Page, destination: str) -> None:
+    """The connection into ``destination`` is drawn as back-pressured, with its depth."""
+    go(page, "flow")
+    status = api(page, "/status")
+    (connection,) = [c for c in status["connections"] if c["destination"] == destination]
+    edge = page.locator(f'#flow-graph .edge[data-edge="{connection["id"]}"]')
+    expect(edge).to_have_class(re.compile("pressured"), timeout=15_000)
+    queued = api(page, f"/connections/{connection['id']}")["queuedCount"]  # still: held
+    assert queued >= connection["backPressureObjects"]
+    expect(edge.locator("text")).to_contain_text(f"{queued} queued")
+
+
 def check_provenance(page: Page) -> str:
     """Events listed; one picked: its attributes, its content saved through a blob
     link, its lineage drawn. Answers the FlowFile's uuid."""

@@ -35,7 +35,7 @@ AGENT = "pi-north"
 JOB = "hello"
 
 # Readings are made, JSON'd, cloned by a two-way route (a lineage of several FlowFiles)
-# and stored as files.
+# and stored as files; the clones wait before a disabled processor (back pressure).
 FLOW = """\
 flow: ui-e2e
 parameters: {out: ./out}
@@ -61,13 +61,19 @@ processors:
   tag:
     type: UpdateAttribute
     properties: {kept: "yes"}
+  held:
+    type: UpdateAttribute
+    enabled: false
     auto-terminate: [success]
 connections:
   - {from: sense, relationships: [success], to: to-json}
   - {from: to-json, relationships: [success, failure], to: route}
   - {from: route, relationships: [archive], to: store}
   - {from: route, relationships: [keep], to: tag, back-pressure: {objects: 1000, size: 10 MB}}
+  - {from: tag, relationships: [success], to: held, back-pressure: {objects: 3}}
 """
+HELD = "held"
+"""A disabled processor whose input queue fills to its back pressure (3 FlowFiles)."""
 
 
 def fabricate_lake(lake: Path, images: Path, now_ms: int) -> None:
