@@ -1,7 +1,7 @@
 // Dashboards: per device, the readings over time, the latest images with their top
 // labels and the detector's boxes drawn over them, and the joined images-and-readings
 // table, from the lake (/api/v1/dashboards/...). Images are fetched with the token and
-// shown from blob URLs, kept while the page is open.
+// shown from blob URLs, kept while they are on the page.
 
 import { api, ApiError } from "../api.js";
 import { fill, h, s, showError, table } from "../dom.js";
@@ -115,6 +115,13 @@ export default function dashboardsPage(view) {
       return imageCard(image, url);
     }));
     fill(images, cards.length ? cards : h("p", { class: "muted" }, "no images from this device yet"));
+    const shown = new Set(list.map((image) => image.filename));
+    for (const [filename, url] of blobs) {
+      if (!shown.has(filename)) {
+        URL.revokeObjectURL(url); // older photos leave the page, and memory
+        blobs.delete(filename);
+      }
+    }
   }
 
   let stop = every(5000, refresh);
