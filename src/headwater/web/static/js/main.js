@@ -19,7 +19,11 @@ function route() {
   if (!PAGES[name] && location.hash !== "#/flow") {
     history.replaceState(null, "", "#/flow");
   }
-  for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.route === page);
+  for (const a of document.querySelectorAll("#nav a")) {
+    a.classList.toggle("active", a.dataset.route === page);
+    if (a.dataset.route === page) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
   if (unmount) unmount();
   fill(view);
   document.title = `headwater · ${page}`;
