@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import uichecks
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from uistack import AGENT, HELD, JOB, UiStack, bare_hub, ui_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
@@ -39,23 +39,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiStack]:
         return
     with ui_stack(tmp_path_factory.mktemp("ui")) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=uichecks.CHROMIUM_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@pytest.fixture
-def console() -> uichecks.Console:
-    return uichecks.Console()
 
 
 @pytest.fixture
