@@ -54,20 +54,19 @@ def run_demo(
         monitor.start()
         fleet.start()
         counter = DemoCounter(stack)
-        progress = ProgressLine(counter.count, stream)
         deadline = None if duration is None else time.monotonic() + duration
         reported: set[str] = set()
-        while not stop.is_set():
-            if deadline is not None and time.monotonic() >= deadline:
-                break
-            progress.tick()
-            for device in fleet.exited():
-                if device.device_id not in reported:
-                    reported.add(device.device_id)
-                    progress.end()
-                    say(f"demo: agent {device.device_id} exited; see {device.log_path}")
-            stop.wait(0.5)
-        progress.end()
+        with ProgressLine(counter.count, stream) as progress:
+            while not stop.is_set():
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                progress.tick()
+                for device in fleet.exited():
+                    if device.device_id not in reported:
+                        reported.add(device.device_id)
+                        progress.end()
+                        say(f"demo: agent {device.device_id} exited; see {device.log_path}")
+                stop.wait(0.5)
         say("demo: stopping the devices, then the stack ...")
     finally:
         if fleet is not None:

@@ -9,6 +9,7 @@ service's store, lines in the alerts file, and the hub's queues.
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Callable
@@ -147,3 +148,20 @@ class ProgressLine:
             self.stream.write("\n")
             self.stream.flush()
             self._width = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """As a filter on the log handlers: a log line ends the progress line first, so
+        the two never share a line on the terminal (the next tick draws it again)."""
+        self.end()
+        return True
+
+    def __enter__(self) -> ProgressLine:
+        if self.tty:
+            for handler in logging.getLogger().handlers:
+                handler.addFilter(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for handler in logging.getLogger().handlers:
+            handler.removeFilter(self)
+        self.end()

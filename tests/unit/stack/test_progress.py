@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -40,6 +41,22 @@ def test_on_a_terminal_the_line_is_rewritten_in_place() -> None:
     assert text.startswith("\r00:00 readings 12 | images 3")
     assert "\rshort " in text  # padded over the longer line before it
     assert text.endswith("\n")
+
+
+def test_a_log_line_on_the_terminal_ends_the_progress_line_first() -> None:
+    stream = Terminal()
+    handler = logging.StreamHandler(stream)
+    logger = logging.getLogger()
+    logger.addHandler(handler)
+    try:
+        with ProgressLine(lambda: Counts(readings=5), stream, period=0) as progress:
+            progress.tick()
+            logging.getLogger("headwater.test").error("something to see")
+        assert stream.getvalue().startswith("\r00:00 readings 5 ")
+        assert "queued 0\nsomething to see\n" in stream.getvalue()
+        assert progress not in handler.filters  # detached at the end
+    finally:
+        logger.removeHandler(handler)
 
 
 def test_elsewhere_plain_lines_every_ten_seconds() -> None:
