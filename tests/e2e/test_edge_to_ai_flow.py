@@ -50,6 +50,7 @@ from headwater.models.serve.config import parse_config as parse_models_config
 from headwater.models.serve.server import ModelServer
 from headwater.models.testing import prepared_cache
 from headwater.models.verification import photo
+from headwater.processors.attributes import UpdateAttribute
 from headwater.processors.routing import RouteOnAttribute
 from headwater.testing import TestRunner
 
@@ -325,8 +326,8 @@ def test_the_hub_flow_stores_readings_images_detections_alerts_and_job_runs(
     texts = webhook.texts()
     people = [t for t in texts if "saw a person" in t]
     assert people and all(astronaut["filename"] in t and DEVICE in t for t in people)
-    hot = [t for t in texts if "air temperature" in t]
-    assert hot and all(t.startswith(f"{DEVICE}: CPU temperature ") for t in hot)
+    hot = [t for t in texts if "air temperature" in t]  # every reading is over: one alert
+    assert len(hot) == 1 and hot[0].startswith(f"{DEVICE} crossed a threshold: CPU ")
 
     statuses = rows(lake / "jobstatus")  # each run's start and its end, once each
     assert sorted((r["name"], r["latest_status"]) for r in statuses) == [
@@ -345,29 +346,51 @@ def test_the_hub_flow_stores_readings_images_detections_alerts_and_job_runs(
     assert not (lake / "failed").exists() or not list((lake / "failed").iterdir())
 
 
-@pytest.mark.parametrize(
-    ("kafka", "expected"),
-    [
-        ("false", {"kafka": 0, "alert": 2, "unmatched": 2}),
-        ("true", {"kafka": 4, "alert": 2, "unmatched": 0}),
-    ],
-)
-def test_readings_alert_over_either_threshold_and_go_to_kafka_only_when_switched_on(
-    kafka: str, expected: dict[str, int]
-) -> None:
-    """The routing of docs/sinks.md's wiring, as the flow ships it: alert when cputemp
-    or bme680_tempc is over its threshold; Kafka only with kafka_enabled=true."""
-    parameters = {"kafka_enabled": kafka, "cputemp_threshold": "70", "temperature_threshold": "30"}
-    flow = load_flow(FLOW, parameters=parameters)
+@pytest.mark.parametrize(("kafka", "published"), [("false", 0), ("true", 5)])
+def test_readings_go_to_kafka_only_when_switched_on(kafka: str, published: int) -> None:
+    """The routing of docs/sinks.md's wiring, as the flow ships it."""
+    flow = load_flow(FLOW, parameters={"kafka_enabled": kafka})
     runner = TestRunner(RouteOnAttribute, flow.processors["route-reading"].properties)
-    runner.enqueue(b"{}", host="a", cputemp="44", tempc="23.97")  # neither
-    runner.enqueue(b"{}", host="a", cputemp="71", tempc="23.97")  # CPU
-    runner.enqueue(b"{}", host="a", cputemp="44", tempc="30.5")  # air
-    runner.enqueue(b"{}", host="a", cputemp="", tempc="n/a")  # without them: no alert
+    for _ in range(5):
+        runner.enqueue(b"{}", host="a", cputemp="44", tempc="23.97")
     runner.run()
-    for relationship, count in expected.items():
-        runner.assert_transferred(relationship, count)
+    runner.assert_transferred("kafka", published)
     runner.close()
+
+
+def test_a_reading_alerts_when_it_crosses_either_threshold_once_per_host() -> None:
+    """heat → crossing → route-alert: a reading over a threshold alerts when its host's
+    last reading was not over; a host that stays over, or a value that is missing or
+    not a number, does not alert."""
+    flow = load_flow(FLOW, parameters={"cputemp_threshold": "70", "temperature_threshold": "30"})
+    readings = [
+        ("a", "44", "23.97"),  # under both
+        ("a", "71", "23.97"),  # CPU crosses: alert
+        ("b", "44", "30.5"),  # air crosses on another host: alert
+        ("a", "72", "31"),  # still over: no alert
+        ("a", "", "n/a"),  # without values: not over, so a is back under
+        ("a", "44", "30.1"),  # air crosses: alert
+        ("b", "75", "20"),  # b stays over (now by CPU): no alert
+    ]
+    batch: list[dict[str, str]] = [
+        {"host": host, "cputemp": cpu, "tempc": air} for host, cpu, air in readings
+    ]
+    for name in ("heat", "crossing", "route-alert"):
+        processor = flow.processors[name]
+        runner = TestRunner(
+            UpdateAttribute if name != "route-alert" else RouteOnAttribute, processor.properties
+        )
+        for attributes in batch:
+            runner.enqueue(b"{}", attributes)
+        runner.run()
+        out = runner.transferred("alert" if name == "route-alert" else "success")
+        batch = [dict(f.attributes) for f in out]
+        runner.close()
+    assert [(a["host"], a["cputemp"], a["tempc"]) for a in batch] == [
+        ("a", "71", "23.97"),
+        ("b", "44", "30.5"),
+        ("a", "44", "30.1"),
+    ]
 
 
 @pytest.mark.timeout(120)

@@ -1,5 +1,6 @@
 """Functions without a subject: ``literal``, ``UUID``, ``hostname``, ``ip``, ``nextInt``,
-``thread``. (``now`` is with the dates, ``random`` and ``math`` with the numbers.)"""
+``thread``, ``getStateValue``. (``now`` is with the dates, ``random`` and ``math`` with
+the numbers.)"""
 
 from __future__ import annotations
 
@@ -11,6 +12,11 @@ from functools import lru_cache
 from urllib.parse import quote
 
 from headwater.expression.functions.registry import Arg, Subject, fn, register
+from headwater.expression.values import Evaluator, to_str
+
+STATE_PREFIX = "\x00state:"
+"""Where a stateful processor's lookup answers ``getStateValue(name)`` (a key no
+attribute can have), so state needs no second evaluation context."""
 
 _COUNTER = itertools.count()
 _COUNTER_LOCK = threading.Lock()
@@ -41,6 +47,11 @@ def ip() -> str:
         return "127.0.0.1"
 
 
+def _state_value(subject: Evaluator | None, args: list[Evaluator]) -> Evaluator:
+    (name,) = args
+    return lambda lookup: lookup.get(STATE_PREFIX + (to_str(name(lookup)) or ""))
+
+
 register(
     fn("literal", lambda value: value, Arg.ANY, subject=Subject.NONE),
     fn("UUID", lambda: str(uuid.uuid4()), subject=Subject.NONE, pure=False),
@@ -48,6 +59,8 @@ register(
     fn("ip", ip, subject=Subject.NONE, pure=False),
     fn("nextInt", next_int, subject=Subject.NONE, pure=False),
     fn("thread", lambda: threading.current_thread().name, subject=Subject.NONE, pure=False),
+    # the value a stateful UpdateAttribute stored for a variable; null outside one
+    fn("getStateValue", None, Arg.STRING, subject=Subject.NONE, build=_state_value, pure=False),  # type: ignore[arg-type]
 )
 
 
