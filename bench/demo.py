@@ -52,7 +52,7 @@ def run(data_dir: Path, seconds: float, devices: int) -> int:
     for raw in demo.stdout:
         line = raw.rstrip("\n")
         lines.append(line)
-        if not measuring and line.lstrip().startswith("devices "):
+        if use is None and not measuring and line.lstrip().startswith("devices "):
             monitor.start()  # from the moment the stack is up and the devices start
             measuring = True
             print(f"stack up after {time.monotonic() - started:.0f} s; measuring", flush=True)
