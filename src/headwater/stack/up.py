@@ -11,7 +11,6 @@ that is gone, and its queues stay in its repositories for the next start.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 import subprocess
@@ -19,7 +18,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from headwater.models.cache import ModelNotPrepared, cache_root, find_model
 from headwater.stack import configs
@@ -30,6 +29,8 @@ from headwater.stack.secrets import StackSecrets, load_or_create
 from headwater.stack.webhook import AlertSink
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from headwater.api.agents_registry import AgentRegistry
     from headwater.engine.controller import FlowController
     from headwater.http.asgi import AsgiServer
@@ -75,6 +76,7 @@ class Stack:
         self.jobs_server: AsgiServer | None = None
         self.controller: FlowController | None = None
         self.hub_server: AsgiServer | None = None
+        self.hub_app: FastAPI | None = None
         self.registry: AgentRegistry | None = None
         self.jobs_user = ""
         self.jobs_project = ""  # owner/slug
@@ -152,6 +154,7 @@ class Stack:
         from headwater.engine.controller import FlowController
         from headwater.engine.runtime import tune_for_throughput
         from headwater.flow.loader import load_flow
+        from headwater.web.options import JobsLink, WebOptions
 
         agents = None
         if secrets.agents:
@@ -164,14 +167,15 @@ class Stack:
         flow = load_flow(self.flow_path, parameters=self.hub_parameters(secrets))
         self.controller = FlowController(flow, self.layout.hub)
         self.registry = AgentRegistry(self.layout.hub / "c2" / "agents.db")
-        app = create_app(
+        link = JobsLink(self.endpoints.jobs, secrets.jobs_api_key, self.jobs_project)
+        self.hub_app = create_app(
             self.controller,
             token=secrets.api_token,
             agents=agents,
             registry=self.registry,
-            **self._web_options(create_app, secrets),
+            web=WebOptions(lake=self.layout.lake, images=self.layout.images, jobs=link),
         )
-        self.hub_server = ApiServer(app, self.options.host, self.ports.hub)
+        self.hub_server = ApiServer(self.hub_app, self.options.host, self.ports.hub)
         self.hub_server.start()
         tune_for_throughput()
         self.controller.start()
@@ -198,20 +202,6 @@ class Stack:
                 found[f"{name}_job_id"] = self.job_ids[name]
         return found | dict(self.options.parameters)
 
-    def _web_options(self, create_app: Any, secrets: StackSecrets) -> dict[str, Any]:
-        """``web=WebOptions(...)`` for the UI's dashboards and jobs pages.
-
-        ADAPTER (until the "ui" helper's ``create_app(web=...)`` and
-        ``headwater.web.options`` are in): passed only when create_app takes it."""
-        if "web" not in inspect.signature(create_app).parameters:
-            return {}
-        try:
-            from headwater.web.options import JobsLink, WebOptions
-        except ImportError:
-            return {}
-        link = JobsLink(self.endpoints.jobs, secrets.jobs_api_key, self.jobs_project)
-        return {"web": WebOptions(lake=self.layout.lake, images=self.layout.images, jobs=link)}
-
     def describe(self) -> list[str]:
         """What ``headwater up`` prints once: where each part listens, where data goes."""
         jobs = ", ".join(f"{name} #{ident}" for name, ident in self.job_ids.items())
@@ -233,6 +223,7 @@ class Stack:
         """Stop what runs, hub first; a part that fails to stop does not keep the others."""
         steps: list[tuple[str, Callable[[], None] | None]] = [
             ("hub API", self.hub_server.stop if self.hub_server else None),
+            ("dashboards", self._close_hub_app if self.hub_app else None),
             ("agent registry", self.registry.close if self.registry else None),
             ("hub flow", self.controller.stop if self.controller else None),
             ("jobs API", self.jobs_server.stop if self.jobs_server else None),
@@ -248,8 +239,14 @@ class Stack:
                 step()
             except Exception:
                 log.exception("%s did not stop cleanly", name)
-        self.hub_server = self.registry = self.controller = None
+        self.hub_server = self.hub_app = self.registry = self.controller = None
         self.jobs_server = self.jobs = self.models = self.webhook = self.ftp = None
+
+    def _close_hub_app(self) -> None:
+        from headwater.api.app import close_app
+
+        assert self.hub_app is not None
+        close_app(self.hub_app)
 
     def __enter__(self) -> Stack:
         self.start()
