@@ -29,10 +29,8 @@ from typing import Any
 
 import httpx
 
-from headwater.http.asgi import AsgiServer
-from headwater.jobs.api import create_app
 from headwater.jobs.config import parse_config
-from headwater.jobs.service import JobsService
+from headwater.jobs.server import JobsServer
 
 REPO = Path(__file__).resolve().parents[1]
 KEY = "bench-key"
@@ -81,10 +79,8 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
         },
         tmp,
     )
-    service = JobsService(config)
-    server = AsgiServer(create_app(service), "127.0.0.1", 0, name="headwater-jobs")
+    server = JobsServer(config, "127.0.0.1", 0)
     server.start()
-    service.base_url = server.url
     auth = {"Authorization": "Basic " + base64.b64encode(f"{KEY}:".encode()).decode()}
     try:
         with httpx.Client(base_url=server.url, headers=auth, timeout=30) as client:
@@ -93,7 +89,6 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
                 spark_overhead(client, args, scripts, sensors, tmp)
     finally:
         server.stop()
-        service.stop()
 
 
 def start_latency(client: httpx.Client, starts: int) -> None:

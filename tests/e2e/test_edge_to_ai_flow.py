@@ -42,10 +42,8 @@ from headwater.api.app import create_app
 from headwater.api.server import ApiServer
 from headwater.engine.controller import FlowController
 from headwater.flow.loader import load_flow
-from headwater.http.asgi import AsgiServer
-from headwater.jobs.api import create_app as create_jobs_app
 from headwater.jobs.config import parse_config as parse_jobs_config
-from headwater.jobs.service import JobsService
+from headwater.jobs.server import JobsServer
 from headwater.models.serve.config import parse_config as parse_models_config
 from headwater.models.serve.server import ModelServer
 from headwater.models.testing import prepared_cache
@@ -165,15 +163,8 @@ def jobs(tmp_path: Path) -> Iterator[str]:
         },
         tmp_path,
     )
-    service = JobsService(config)
-    server = AsgiServer(create_jobs_app(service), "127.0.0.1", 0, name="headwater-jobs")
-    server.start()
-    service.base_url = server.url
-    try:
+    with JobsServer(config, "127.0.0.1", 0) as server:
         yield server.url
-    finally:
-        server.stop()
-        service.stop()
 
 
 def sample_photos(folder: Path) -> None:

@@ -25,10 +25,8 @@ import pyarrow.parquet as pq
 import pytest
 from flowharness import REPOSITORY, RunFlow, poll, seed_path
 
-from headwater.http.asgi import AsgiServer
-from headwater.jobs.api import create_app
 from headwater.jobs.config import parse_config
-from headwater.jobs.service import JobsService
+from headwater.jobs.server import JobsServer
 
 pytestmark = pytest.mark.e2e
 
@@ -39,7 +37,7 @@ AVRO_TO_ARROW = {"int": "int32", "long": "int64", "string": "string", "boolean":
 
 
 @pytest.fixture
-def jobs_service(tmp_path: Path) -> Iterator[tuple[str, JobsService]]:
+def jobs_service(tmp_path: Path) -> Iterator[str]:
     scripts = tmp_path / "scripts"
     scripts.mkdir()
     (scripts / "quick.py").write_text("import time\nprint('working')\ntime.sleep(0.3)\n")
@@ -68,22 +66,15 @@ def jobs_service(tmp_path: Path) -> Iterator[tuple[str, JobsService]]:
         },
         tmp_path,
     )
-    service = JobsService(config)
-    server = AsgiServer(create_app(service), "127.0.0.1", 0, name="headwater-jobs")
-    server.start()
-    service.base_url = server.url
-    try:
-        yield server.url, service
-    finally:
-        server.stop()
-        service.stop()
+    with JobsServer(config, "127.0.0.1", 0) as server:
+        yield server.url
 
 
 @pytest.mark.timeout(2400 if SPARK else 300)
 def test_the_job_status_flow_stores_every_run_start_and_end(
-    run_flow: RunFlow, jobs_service: tuple[str, JobsService], tmp_path: Path
+    run_flow: RunFlow, jobs_service: str, tmp_path: Path
 ) -> None:
-    url, _ = jobs_service
+    url = jobs_service
     lake = tmp_path / "lake"
     hub = run_flow(
         str(REPOSITORY / "flows" / "job-status.yaml"),

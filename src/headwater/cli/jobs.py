@@ -52,10 +52,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
     from headwater.cli.common import parse_bind
     from headwater.errors import ConfigurationError, RepositoryError
-    from headwater.http.asgi import AsgiServer
-    from headwater.jobs.api import create_app
     from headwater.jobs.config import User, load_config, parse_config
-    from headwater.jobs.service import JobsService
+    from headwater.jobs.server import JobsServer
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -76,22 +74,19 @@ def run_serve(args: argparse.Namespace) -> int:
         config = dataclasses.replace(config, data_dir=Path(args.data_dir))
     host, port = parse_bind(args.bind)
     try:
-        service = JobsService(config)
+        server = JobsServer(config, host, port)
     except RepositoryError as exc:
         print(f"headwater jobs serve: {exc}", file=sys.stderr)
         return 1
+    service = server.service
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    server = AsgiServer(create_app(service), host, port, name="headwater-jobs")
     try:
         server.start()
     except (OSError, RuntimeError, TimeoutError) as exc:
         print(f"headwater jobs serve: {exc}", file=sys.stderr)
-        service.stop()
         return 1
-    if not service.base_url:
-        service.base_url = server.url
     _say(f"jobs service listening on {server.url}")
     for line in service.describe():
         _say(line)
@@ -99,13 +94,11 @@ def run_serve(args: argparse.Namespace) -> int:
         _say(f"API key of user admin (shown once): {generated}")
     if service.java is None:  # also on stderr, where operators look for trouble
         print(f"headwater jobs serve: {service.java_message}", file=sys.stderr, flush=True)
-    service.start()
     try:
         stop.wait()
     finally:
         _say("jobs service stopping")
         server.stop()
-        service.stop()
     return 0
 
 

@@ -82,10 +82,10 @@ class DemoCounter:
         images, _ = self.lake.rows(layout.lake / "images")
         jobstatus, _ = self.lake.rows(layout.lake / "jobstatus")
         runs = succeeded = 0
-        jobs = self.stack.jobs
-        if jobs is not None:
-            for job in jobs.store.jobs():
-                for run in jobs.store.runs(job.id, 10_000):
+        if self.stack.jobs is not None:
+            store = self.stack.jobs.service.store
+            for job in store.jobs():
+                for run in store.runs(job.id, 10_000):
                     runs += 1
                     succeeded += run.status == "succeeded"
         controller = self.stack.controller

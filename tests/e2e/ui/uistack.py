@@ -21,10 +21,8 @@ from headwater.api.app import close_app, create_app
 from headwater.api.server import ApiServer
 from headwater.engine.controller import FlowController
 from headwater.flow.loader import load_flow
-from headwater.http.asgi import AsgiServer
-from headwater.jobs.api import create_app as create_jobs_app
 from headwater.jobs.config import parse_config
-from headwater.jobs.service import JobsService
+from headwater.jobs.server import JobsServer
 from headwater.web.options import JobsLink, WebOptions
 
 TOKEN = "ui-e2e-token"
@@ -186,11 +184,7 @@ def ui_stack(base: Path) -> Iterator[UiStack]:
     lake, images = base / "data" / "lake", base / "data" / "ftp" / "images"
     fabricate_lake(lake, images, int(time.time() * 1000))
     with contextlib.ExitStack() as stack:
-        service = JobsService(config)
-        stack.callback(service.stop)
-        jobs = AsgiServer(create_jobs_app(service), "127.0.0.1", 0, name="jobs")
-        jobs.start()
-        stack.callback(jobs.stop)
+        jobs = stack.enter_context(JobsServer(config, "127.0.0.1", 0))
         flow = load_flow(FLOW, parameters={"out": str(base / "out")})
         controller = FlowController(flow, base / "data" / "hub")
         stack.callback(controller.stop)

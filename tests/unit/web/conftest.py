@@ -12,10 +12,8 @@ from fastapi.testclient import TestClient
 from headwater.api.app import close_app, create_app
 from headwater.engine.controller import FlowController
 from headwater.flow.loader import load_flow
-from headwater.http.asgi import AsgiServer
-from headwater.jobs.api import create_app as create_jobs_app
 from headwater.jobs.config import parse_config
-from headwater.jobs.service import JobsService
+from headwater.jobs.server import JobsServer
 from headwater.web.options import WebOptions
 
 TOKEN = "ui-test-token"
@@ -91,12 +89,5 @@ def jobs_url(tmp_path: Path) -> Iterator[str]:
         },
         tmp_path,
     )
-    service = JobsService(config)
-    server = AsgiServer(create_jobs_app(service), "127.0.0.1", 0, name="jobs")
-    server.start()
-    service.base_url = server.url
-    try:
+    with JobsServer(config, "127.0.0.1", 0) as server:
         yield server.url
-    finally:
-        server.stop()
-        service.stop()
