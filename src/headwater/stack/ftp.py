@@ -43,26 +43,34 @@ class FtpStore:
         self._server = FTPServer((host, port), handler)
         self.port: int = self._server.address[1]
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     @property
     def url(self) -> str:
         return f"ftp://{self.host}:{self.port}"
 
     def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"timeout": 0.5, "blocking": True, "handle_exit": False},
-            name="ftp-store",
-            daemon=True,
-        )
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._serve, name="ftp-store", daemon=True)
         self._thread.start()
+
+    def _serve(self) -> None:
+        """Poll the server's loop until asked to stop, then close it from this thread:
+        pyftpdlib's loop is not thread-safe, so no other thread touches its sockets."""
+        try:
+            while not self._stopping.is_set():
+                self._server.ioloop.loop(0.2, blocking=False)
+        finally:
+            self._server.close_all()
 
     def stop(self) -> None:
         """Close the listener and every session, and wait for the thread."""
-        self._server.close_all()
+        self._stopping.set()
         if self._thread is not None:
             self._thread.join(5)
             self._thread = None
+        else:
+            self._server.close_all()
 
     def __enter__(self) -> FtpStore:
         self.start()
