@@ -279,6 +279,34 @@ def test_the_join_job_pairs_every_reading_with_its_image(world: dict[str, Any]) 
         assert row["image_label_1"] == f"l{int(row['cputemp']) - 44}"
 
 
+def test_every_seed_job_succeeds_on_a_new_lake(world: dict[str, Any]) -> None:
+    """Before the hub has written anything (no folder yet, or an empty one) each seed job
+    succeeds with empty results, so a flow that starts them early sees them through."""
+    service: JobsProcess = world["service"]
+    missing, empty = world["base"] / "new-lake" / "none", world["base"] / "new-lake" / "empty"
+    empty.mkdir(parents=True)
+    paths = {
+        "sensors": {"SENSORS_PATH": str(missing)},
+        "join": {"READINGS_PATH": str(empty), "IMAGES_PATH": str(missing)},
+        "status": {"JOBSTATUS_PATH": str(empty)},
+    }
+    said = {
+        "sensors": "sensors: 0 readings",
+        "join": "join: 0 of 0 readings paired",
+        "status": "status: 0 runs",
+    }
+    started = {}
+    for name, environment in paths.items():
+        job = f"{SEEDJOBS}/jobs/{service.job_id(SEEDJOBS, name)}"
+        environment = {**environment, "OUTPUT_DIR": str(world["base"] / f"out-new-{name}")}
+        started[name] = (job, service.start(job, environment=environment)["latest"]["id"])
+    for name, (job, run_id) in started.items():
+        run = service.wait(job, run_id, timeout=240)
+        log = service.client.get(f"{job}/runs/{run_id}/log").text
+        assert run["status"] == "succeeded", f"{name}: {log}"
+        assert said[name] in log, log
+
+
 def jobstatus_record(answer: dict[str, Any]) -> dict[str, Any]:
     """What FlattenJson and the seed's Jolt chain make of an answer (tested against the
     processors in tests/unit/jobs/test_jobs_jobstatus.py)."""
