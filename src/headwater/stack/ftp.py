@@ -40,7 +40,13 @@ class FtpStore:
             {"authorizer": authorizer, "banner": "headwater image store", "passive_ports": None},
         )
         logging.getLogger("pyftpdlib").setLevel(logging.WARNING)  # a line per command else
-        self._server = FTPServer((host, port), handler)
+        try:
+            self._server = FTPServer((host, port), handler)
+        except OSError as exc:
+            raise OSError(
+                f"the FTP image store cannot listen on {host}:{port} ({exc});"
+                " give another --ftp-port or --port-base, or stop what holds it"
+            ) from exc
         self.port: int = self._server.address[1]
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()

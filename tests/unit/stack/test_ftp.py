@@ -42,3 +42,10 @@ def test_stop_closes_the_port(tmp_path: Path) -> None:
     store.stop()
     with pytest.raises(OSError):
         ftplib.FTP().connect("127.0.0.1", port, timeout=2)
+
+
+def test_a_port_in_use_is_named_with_what_to_do(tmp_path: Path) -> None:
+    with FtpStore(tmp_path / "a", "headwater", "s3cret") as first:
+        taken = first.port
+        with pytest.raises(OSError, match=rf"127\.0\.0\.1:{taken} .*--ftp-port"):
+            FtpStore(tmp_path / "b", "headwater", "s3cret", port=taken)
