@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 
 from headwater.errors import ConfigurationError
@@ -31,10 +32,21 @@ def add_parameter_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def seconds(text: str) -> float:
+    """A positive number of seconds, for ``--duration``."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
 def add_running_options(parser: argparse.ArgumentParser) -> None:
     """``--duration`` and ``--log-level``, for the commands that run until stopped."""
     parser.add_argument(
-        "--duration", type=float, metavar="SECONDS", help="stop by itself after this many seconds"
+        "--duration", type=seconds, metavar="SECONDS", help="stop by itself after this many seconds"
     )
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
 
