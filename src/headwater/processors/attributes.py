@@ -48,7 +48,8 @@ class UpdateAttribute(Processor):
     variable: ``${getStateValue('name')}`` reads its value as the FlowFile before set
     it (at first the Stateful Variables Initial Value), so a flow can tell a value that
     crosses a line from one that stays over it. FlowFiles are taken in queue order and
-    the state is saved once per batch; run it with one concurrent task.
+    the state is saved once per batch, after the session commits; run it with one
+    concurrent task.
     """
 
     tags = ("attributes", "modification", "update", "delete", "Attribute Expression Language")
@@ -100,6 +101,9 @@ class UpdateAttribute(Processor):
                     ff = session.remove_all_attributes(ff, doomed)
             session.transfer(ff, self.SUCCESS)
         if state is not None and batch:
+            # committed first: a failed commit leaves the state as it was, so the batch
+            # is evaluated again from it (a crash in between may repeat, never skip)
+            session.commit()
             context.state.set(state)
 
     def _state(self, context: ProcessContext, names: list[str]) -> dict[str, str] | None:
