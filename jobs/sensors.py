@@ -16,7 +16,7 @@ import os
 
 import publish
 import report_html
-from pyspark.errors import AnalysisException
+from lake import parquet_or_empty
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import NumericType
@@ -26,17 +26,9 @@ output = os.environ.get("OUTPUT_DIR", "output")
 
 spark = SparkSession.builder.appName("sensors").getOrCreate()
 spark.sparkContext.setLogLevel("WARN")
-try:
-    readings = spark.read.option("recursiveFileLookup", "true").parquet(source)
-except AnalysisException as exc:
-    # A new lake: the hub has not written its first readings yet. The run still
-    # succeeds, with an empty summary, so a flow that starts it early sees it through.
-    if exc.getCondition() not in ("PATH_NOT_FOUND", "UNABLE_TO_INFER_SCHEMA"):
-        raise
-    print(f"sensors: no readings in {source} yet")
-    readings = spark.createDataFrame(
-        [], "host string, systemtime string, cputemp long, bme680_tempc double"
-    )
+readings = parquet_or_empty(
+    spark, source, "host string, systemtime string, cputemp long, bme680_tempc double", "sensors"
+)
 readings.printSchema()
 numeric = [f.name for f in readings.schema.fields if isinstance(f.dataType, NumericType)]
 

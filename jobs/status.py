@@ -10,9 +10,10 @@ durations are left empty.
 
 Environment: ``JOBSTATUS_PATH`` (default ``../headwater-data/lake/jobstatus``),
 ``OUTPUT_DIR`` (default ``output``). A path that does not exist yet or holds no Parquet
-(no run stored yet) is no runs: the job succeeds with empty tables. Writes ``OUTPUT_DIR/status_runs.parquet`` (a row per
-run: job, run id, final status, duration), ``OUTPUT_DIR/status_summary.parquet`` (a
-row per status: runs, mean and max duration) and ``OUTPUT_DIR/status.html``.
+(no run stored yet) is no runs: the job succeeds with empty tables. Writes
+``OUTPUT_DIR/status_runs.parquet`` (a row per run: job, run id, final status, duration),
+``OUTPUT_DIR/status_summary.parquet`` (a row per status: runs, mean and max duration)
+and ``OUTPUT_DIR/status.html``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import urllib.request
 
 import publish
 import report_html
-from pyspark.errors import AnalysisException
+from lake import parquet_or_empty
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
@@ -37,18 +38,13 @@ key = os.environ.get("JOBS_API_KEY", "")
 
 spark = SparkSession.builder.appName("status").getOrCreate()
 spark.sparkContext.setLogLevel("WARN")
-try:
-    records = spark.read.option("recursiveFileLookup", "true").parquet(source)
-except AnalysisException as exc:
-    # No status stored yet (a new lake): no runs, and the job still succeeds.
-    if exc.getCondition() not in ("PATH_NOT_FOUND", "UNABLE_TO_INFER_SCHEMA"):
-        raise
-    print(f"status: no job status records in {source} yet")
-    records = spark.createDataFrame(
-        [],
-        "id int, name string, total_runs int, project_slug string, latest_id string,"
-        " latest_status string, latest_created_at string",
-    )
+records = parquet_or_empty(
+    spark,
+    source,
+    "id int, name string, total_runs int, project_slug string, latest_id string,"
+    " latest_status string, latest_created_at string",
+    "status",
+)
 records.printSchema()
 
 # A run's last word: a final status wins over an earlier "scheduling" record.
