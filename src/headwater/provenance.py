@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from headwater.flowfile import FlowFile
 
 
 class ProvenanceEventType(StrEnum):
@@ -68,6 +71,32 @@ class ProvenanceEvent:
     event_duration: int = 0  # millis
     event_id: int = -1
     origin: str | None = None  # the system that recorded it, when not this one (an agent)
+
+    @classmethod
+    def of(
+        cls,
+        kind: ProvenanceEventType,
+        flowfile: FlowFile,
+        component_id: str,
+        component_type: str,
+        timestamp: int,
+        **extra: Any,
+    ) -> ProvenanceEvent:
+        """An event about ``flowfile`` as it is: its attributes, dates and content."""
+        return cls(
+            kind,
+            flowfile.uuid,
+            component_id,
+            component_type,
+            timestamp,
+            flowfile.attributes,
+            entry_date=flowfile.entry_date,
+            lineage_start=flowfile.lineage_start,
+            size=flowfile.size,
+            claim=flowfile.claim,
+            offset=flowfile.offset,
+            **extra,
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The API shape (camelCase, as NiFi's REST API names them)."""

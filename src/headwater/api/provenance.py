@@ -211,18 +211,8 @@ def flowfile_content(uuid: str, controller: Controller, request: Request) -> Str
     queued = controller.repositories.flowfiles.find(uuid)
     if queued is not None and queued[1].claim:
         queue, ff = queued
-        current = ProvenanceEvent(
-            ProvenanceEventType.DOWNLOAD,  # only carries the FlowFile to _download
-            ff.uuid,
-            API_COMPONENT_ID,
-            API_COMPONENT_TYPE,
-            now_millis(),
-            ff.attributes,
-            entry_date=ff.entry_date,
-            lineage_start=ff.lineage_start,
-            size=ff.size,
-            claim=ff.claim,
-            offset=ff.offset,
+        current = ProvenanceEvent.of(  # a DOWNLOAD only carries the FlowFile to _download
+            ProvenanceEventType.DOWNLOAD, ff, API_COMPONENT_ID, API_COMPONENT_TYPE, now_millis()
         )
         return _download(controller, current, Direction.OUTPUT, str(request.url), f"queue {queue}")
     history = controller.repositories.provenance.query(flowfile=uuid, limit=10_000)

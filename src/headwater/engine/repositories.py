@@ -98,19 +98,8 @@ class Repositories:
             return
         now = now_millis()
         events = [
-            ProvenanceEvent(
-                ProvenanceEventType.DROP,
-                ff.uuid,
-                component_id,
-                component_type,
-                now,
-                ff.attributes,
-                entry_date=ff.entry_date,
-                lineage_start=ff.lineage_start,
-                size=ff.size,
-                claim=ff.claim,
-                offset=ff.offset,
-                details=details,
+            ProvenanceEvent.of(
+                ProvenanceEventType.DROP, ff, component_id, component_type, now, details=details
             )
             for ff in flowfiles
         ]
