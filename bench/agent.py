@@ -16,7 +16,11 @@ of "less than 40 MB". The issue asks for the figure after 10 minutes (--seconds 
 Run (a) twice: as installed here, and as on a device. This machine has development
 tools installed (trio, click, pygments, rich) that httpx and httpcore import whenever
 they are present, though neither needs them; `pip install headwater[agent]` on a device
-brings none of them, so the second run starts the agent with them hidden.
+brings none of them, so the second run starts the agent with them hidden. The sandbox
+also puts a `.pth` file in site-packages that imports certifi, importlib.resources,
+pathlib and zipfile into every interpreter at start-up (its egress proxy's CA, about
+3 MB); a device has no such file, so the second run starts Python with `-S` and the
+same `sys.path` the `.pth` files would have made, without running their code.
 
     python bench/agent.py [--seconds 120] [--only readings|device]
 """
@@ -84,6 +88,7 @@ def agent_config(root: Path, name: str, hub_url: str, device: bool) -> Path:
 NOT_ON_A_DEVICE = ("trio", "click", "pygments", "rich")
 _AS_ON_A_DEVICE = (
     "import sys\n"
+    f"sys.path[:0] = {[p for p in sys.path if p]!r}  # as site would, without the .pth code\n"
     f"for name in {NOT_ON_A_DEVICE!r}: sys.modules[name] = None  # not installed there\n"
     "from headwater.cli import main\n"
     "sys.exit(main(['agent', *sys.argv[1:]]))\n"
@@ -92,7 +97,7 @@ _AS_ON_A_DEVICE = (
 
 def measure(config: Path, seconds: float, device: bool = False) -> tuple[list[float], float]:
     """RSS samples in MB, and CPU as a share of one core over the steady part."""
-    launch = ["-c", _AS_ON_A_DEVICE] if device else ["-m", "headwater", "agent"]
+    launch = ["-S", "-c", _AS_ON_A_DEVICE] if device else ["-m", "headwater", "agent"]
     command = [sys.executable, *launch, "--config", str(config)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:

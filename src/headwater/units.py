@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 _TIME_UNITS: dict[str, float] = {}
 for _names, _seconds in (
@@ -88,13 +89,14 @@ def parse_positive_int(text: str) -> int:
 
 def parse_http_url(text: str) -> str:
     """An http:// or https:// URL with a host, stripped."""
-    import httpx
-
     text = text.strip()
     try:
-        url = httpx.URL(text)
-    except (httpx.InvalidURL, TypeError) as exc:
+        url = urlsplit(text)
+        url.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
         raise ValueError(f"not a valid URL {text!r}: {exc}") from None
-    if url.scheme not in ("http", "https") or not url.host:
+    if any(c.isspace() or not c.isprintable() for c in text):
+        raise ValueError(f"not a valid URL {text!r}: it holds spaces or control characters")
+    if url.scheme not in ("http", "https") or not url.hostname:
         raise ValueError(f"expected an http:// or https:// URL with a host, got {text!r}")
     return text

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from headwater.api.server import ApiServer
 from headwater.engine.controller import FlowController
 from headwater.flow.loader import load_flow_dict
 from headwater.s2s.client import SiteToSiteClient
+from headwater.s2s.hubhttp import HubClient, HubRequest, HubResponse, HubUnreachable
 from headwater.s2s.protocol import encode
 from headwater.s2s.remote import RemoteProcessGroup
 from headwater.testing import TestRunner
@@ -159,27 +161,30 @@ def test_receipts_outlive_a_hub_restart(tmp_path: Path) -> None:
         again.stop()
 
 
-class FlakyTransport(httpx.HTTPTransport):
-    """Damages or loses one chosen request's exchange, once."""
+Fault = Callable[[HubRequest], HubRequest | None]
 
-    def __init__(self, fault: Callable[[httpx.Request], httpx.Request | None]) -> None:
-        super().__init__()
+
+class FlakyTransport:
+    """Damages or loses one chosen request's exchange, once, on a real connection."""
+
+    def __init__(self, fault: Fault) -> None:
         self.fault = fault
         self.used = False
+        self.network = HubClient({}, 30.0)
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: HubRequest) -> HubResponse:
         if not self.used:
             changed = self.fault(request)
             if changed is not None:
                 self.used = True
                 if changed is request:  # the hub gets it, its answer is lost
-                    super().handle_request(request).close()
-                    raise httpx.ReadTimeout("answer lost", request=request)
-                return super().handle_request(changed)
-        return super().handle_request(request)
+                    self.network.exchange(request)
+                    raise HubUnreachable("TimeoutError: answer lost")
+                return self.network.exchange(changed)
+        return self.network.exchange(request)
 
 
-def flaky_sender(urls: str, fault: Callable[[httpx.Request], httpx.Request | None]) -> TestRunner:
+def flaky_sender(urls: str, fault: Fault) -> TestRunner:
     transport = FlakyTransport(fault)
 
     def client(*args: Any, **kwargs: Any) -> SiteToSiteClient:
@@ -192,7 +197,7 @@ def flaky_sender(urls: str, fault: Callable[[httpx.Request], httpx.Request | Non
 
 
 def test_a_lost_confirm_answer_is_resent_and_stored_once(hub: HubProcess) -> None:
-    def lose_confirm(request: httpx.Request) -> httpx.Request | None:
+    def lose_confirm(request: HubRequest) -> HubRequest | None:
         return request if request.method == "DELETE" else None
 
     with flaky_sender(hub.url, lose_confirm) as runner:
@@ -208,14 +213,12 @@ def test_a_lost_confirm_answer_is_resent_and_stored_once(hub: HubProcess) -> Non
 
 
 def test_a_damaged_stream_is_refused_and_sent_again(hub: HubProcess) -> None:
-    def damage(request: httpx.Request) -> httpx.Request | None:
-        if not request.url.path.endswith("/flow-files"):
+    def damage(request: HubRequest) -> HubRequest | None:
+        if not request.url.endswith("/flow-files"):
             return None
-        body = bytearray(request.read())
+        body = bytearray(request.content)
         body[-1] ^= 0xFF  # inside the last FlowFile's content: the framing still holds
-        return httpx.Request(
-            request.method, request.url, headers=request.headers, content=bytes(body)
-        )
+        return replace(request, content=bytes(body))
 
     with flaky_sender(hub.url, damage) as runner:
         sent = enqueue_some(runner, 12)

@@ -1,4 +1,4 @@
-"""C2Client: the agent's side of MiNiFi's C2 protocol over HTTP(S), with httpx.
+"""C2Client: the agent's side of MiNiFi's C2 protocol over HTTP(S) (``s2s.hubhttp``).
 
 ``heartbeat`` posts a C2Heartbeat to ``/c2-protocol/heartbeat`` and returns the
 operations the hub answers with (``requestedOperations``); ``acknowledge`` posts a
@@ -15,10 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from headwater.errors import HeadwaterError
-from headwater.s2s.client import hub_client
+from headwater.s2s.hubhttp import HubClient, HubResponse, HubUnreachable, Transport
 
 HEARTBEAT_PATH = "/c2-protocol/heartbeat"
 ACKNOWLEDGE_PATH = "/c2-protocol/acknowledge"
@@ -68,13 +66,13 @@ class C2Client:
         timeout: float = 10.0,
         token: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
-        transport: httpx.BaseTransport | None = None,
+        transport: Transport | None = None,
     ) -> None:
         if not urls:
             raise ValueError("a C2 client needs at least one hub URL")
         self.urls = [url.rstrip("/") for url in urls]
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._client = hub_client(headers, timeout, ssl_context, transport)
+        self._client = HubClient(headers, timeout, ssl_context, transport)
         self._first = 0
 
     def close(self) -> None:
@@ -108,9 +106,9 @@ class C2Client:
             index = (self._first + step) % count
             url = self.urls[index] + path
             try:
-                response = self._client.post(url, json=body)
-            except httpx.HTTPError as exc:
-                failures.append(f"{url}: {type(exc).__name__}: {exc}")
+                response = self._client.post(url, json_body=body)
+            except HubUnreachable as exc:
+                failures.append(f"{url}: {exc}")
                 continue
             if response.status_code >= 500:
                 failures.append(f"{url}: {response.status_code} {_detail(response)}")
@@ -128,7 +126,7 @@ class C2Client:
         raise C2Error("no hub answered: " + "; ".join(failures))
 
 
-def _detail(response: httpx.Response) -> str:
+def _detail(response: HubResponse) -> str:
     try:
         data = response.json()
     except ValueError:

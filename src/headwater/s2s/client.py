@@ -1,6 +1,6 @@
 """SiteToSiteClient: sends FlowFile streams to a hub's input port, one transaction each.
 
-A transaction is three requests on one kept-alive connection (httpx): open it, send the
+A transaction is three requests on one kept-alive connection (``hubhttp``): open it, send the
 stream and compare the CRC32 the hub answers with our own, confirm with that checksum.
 The hub answers the confirm only after its commit, so a ``TransferResult`` means the
 FlowFiles are durable on the hub. Several target URLs give failover (a hub that cannot
@@ -13,16 +13,14 @@ recognises it (receipts are kept per hub).
 from __future__ import annotations
 
 import contextlib
-import functools
 import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import httpx
-
 from headwater.errors import HeadwaterError
 from headwater.s2s import protocol
+from headwater.s2s.hubhttp import HubClient, HubResponse, HubUnreachable, Transport
 from headwater.s2s.protocol import ResponseCode
 
 
@@ -55,7 +53,7 @@ class SiteToSiteClient:
         compression: bool = False,
         ssl_context: ssl.SSLContext | None = None,
         token: str | None = None,
-        transport: httpx.BaseTransport | None = None,
+        transport: Transport | None = None,
     ) -> None:
         if not urls:
             raise ValueError("a site-to-site client needs at least one target URL")
@@ -68,7 +66,7 @@ class SiteToSiteClient:
         }
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self._client = hub_client(headers, timeout, ssl_context, transport)
+        self._client = HubClient(headers, timeout, ssl_context, transport)
         self._next = 0
 
     def close(self) -> None:
@@ -96,7 +94,7 @@ class SiteToSiteClient:
                 result = self._transact(url, payload, count)
             except ChecksumMismatch:
                 raise
-            except (httpx.HTTPError, SiteToSiteError) as exc:
+            except (HubUnreachable, SiteToSiteError) as exc:
                 reasons.append(f"{url}: {_describe(exc)}")
                 continue
             self._next = (index + 1) % total
@@ -115,7 +113,7 @@ class SiteToSiteClient:
         transaction_url = opened.headers["location"]
         stream = payload()
         if not stream:
-            with contextlib.suppress(httpx.HTTPError):
+            with contextlib.suppress(HubUnreachable):
                 client.delete(
                     transaction_url, params={"responseCode": ResponseCode.CANCEL_TRANSACTION}
                 )
@@ -131,7 +129,7 @@ class SiteToSiteClient:
         mine = str(protocol.checksum(stream))
         theirs = sent.text.strip()
         if theirs != mine:
-            with contextlib.suppress(httpx.HTTPError):  # else the hub drops it at its TTL
+            with contextlib.suppress(HubUnreachable):  # else the hub drops it at its TTL
                 client.delete(transaction_url, params={"responseCode": ResponseCode.BAD_CHECKSUM})
             raise ChecksumMismatch(
                 f"the hub's CRC32 of what arrived is {theirs}, ours {mine}: the stream was"
@@ -150,33 +148,7 @@ class SiteToSiteClient:
         return TransferResult(url, transaction_url, count, millis, str(answer.get("message", "")))
 
 
-def hub_client(
-    headers: dict[str, str],
-    timeout: float,
-    ssl_context: ssl.SSLContext | None = None,
-    transport: httpx.BaseTransport | None = None,
-) -> httpx.Client:
-    """The HTTP client an agent talks to its hubs with (site-to-site, C2): kept-alive
-    connections, no proxies from the environment, TLS by ``ssl_context`` or else
-    httpx's default verification, shared."""
-    return httpx.Client(
-        headers=headers,
-        timeout=httpx.Timeout(timeout),
-        verify=ssl_context if ssl_context is not None else default_ssl_context(),
-        trust_env=False,
-        transport=transport,
-    )
-
-
-@functools.cache
-def default_ssl_context() -> ssl.SSLContext:
-    """httpx's default verification (certifi's CAs), made once per process: each client
-    made its own, 0.8 MB apiece, and an agent holds one per RemoteProcessGroup, one for
-    its provenance and one for C2."""
-    return httpx.create_ssl_context()
-
-
-def _json(response: httpx.Response) -> dict[str, object]:
+def _json(response: HubResponse) -> dict[str, object]:
     try:
         value = response.json()
     except ValueError:
@@ -184,13 +156,11 @@ def _json(response: httpx.Response) -> dict[str, object]:
     return value if isinstance(value, dict) else {}
 
 
-def _refusal(response: httpx.Response) -> str:
+def _refusal(response: HubResponse) -> str:
     answer = _json(response)
     detail = answer.get("detail") or answer.get("message") or response.text[:200]
     return f"{response.status_code} {detail}".strip()
 
 
 def _describe(exc: Exception) -> str:
-    if isinstance(exc, httpx.HTTPError):
-        return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return str(exc)
+    return str(exc) or type(exc).__name__

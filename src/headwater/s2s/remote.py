@@ -15,8 +15,7 @@ exactly-once storage.
 from __future__ import annotations
 
 import time
-
-import httpx
+from urllib.parse import urlsplit
 
 from headwater.context import ProcessContext
 from headwater.engine.session import ProcessSession
@@ -136,7 +135,7 @@ class RemoteProcessGroup(SiteToSiteSender):
             context.yield_()
             return 0
         send = session.provenance.send
-        details = f"Remote Host={httpx.URL(result.url).host}"
+        details = f"Remote Host={urlsplit(result.url).hostname}"
         for ff in batch:
             send(ff, result.transaction_url, details=details, millis=result.millis)
             session.remove(ff)

@@ -1,4 +1,4 @@
-"""The agent's C2 loop against a scripted hub (httpx MockTransport): heartbeats carry the
+"""The agent's C2 loop against a scripted hub (a transport callable): heartbeats carry the
 flow and its queues, operations are applied once and acknowledged, hubs fail over, and
 the agent command imports no web framework or columnar library."""
 
@@ -11,13 +11,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
 import pytest
 
 from headwater.agent.c2_client import C2Client, C2Error
 from headwater.agent.config import AgentConfig
 from headwater.agent.runner import Agent
+from headwater.s2s.hubhttp import HubRequest, HubResponse, HubUnreachable
 
 FLOW = """\
 flow: tiny
@@ -38,13 +39,17 @@ class ScriptedHub:
         self.pending: list[dict[str, Any]] = []
         self.ack_status = 200
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: HubRequest) -> HubResponse:
         body = json.loads(request.content)
-        if request.url.path.endswith("/heartbeat"):
+        if urlsplit(request.url).path.endswith("/heartbeat"):
             self.heartbeats.append(body)
-            return httpx.Response(200, json={"requestedOperations": self.pending})
+            return answer(200, {"requestedOperations": self.pending})
         self.acks.append(body)
-        return httpx.Response(self.ack_status, json={"detail": "no such operation"})
+        return answer(self.ack_status, {"detail": "no such operation"})
+
+
+def answer(status: int, body: object) -> HubResponse:
+    return HubResponse(status, json.dumps(body).encode(), {"content-type": "application/json"})
 
 
 @pytest.fixture
@@ -56,7 +61,7 @@ def hub() -> ScriptedHub:
 def agent(tmp_path: Path, hub: ScriptedHub) -> Iterator[Agent]:
     (tmp_path / "flow.yaml").write_text(FLOW)
     config = AgentConfig("agent-1", "edge", tmp_path / "flow.yaml", tmp_path / "data")
-    client = C2Client(["http://hub"], transport=httpx.MockTransport(hub))
+    client = C2Client(["http://hub"], transport=hub)
     agent = Agent(config, client=client)
     agent.start()
     try:
@@ -169,29 +174,30 @@ def test_a_bad_update_is_refused_with_the_reason(agent: Agent, hub: ScriptedHub)
 
 
 def test_the_client_fails_over_and_reports_refusals() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.host == "down":
-            raise httpx.ConnectError("refused", request=request)
-        if request.url.host == "busy":
-            return httpx.Response(503, json={"detail": "busy"})
-        if request.headers.get("authorization") != "Bearer right":
-            return httpx.Response(401, json={"detail": "the bearer token is wrong"})
-        return httpx.Response(200, json={"requestedOperations": [{"identifier": "x"}, 7]})
+    def handler(request: HubRequest) -> HubResponse:
+        host = urlsplit(request.url).hostname
+        if host == "down":
+            raise HubUnreachable("ConnectionRefusedError: refused")
+        if host == "busy":
+            return answer(503, {"detail": "busy"})
+        if request.headers.get("Authorization") != "Bearer right":
+            return answer(401, {"detail": "the bearer token is wrong"})
+        return answer(200, {"requestedOperations": [{"identifier": "x"}, 7]})
 
     urls = ["http://down", "http://busy", "http://up"]
-    good = C2Client(urls, token="right", transport=httpx.MockTransport(handler))
+    good = C2Client(urls, token="right", transport=handler)
     (op,) = good.heartbeat({})
     assert op.identifier == "x"
-    bad = C2Client(urls, token="wrong", transport=httpx.MockTransport(handler))
+    bad = C2Client(urls, token="wrong", transport=handler)
     with pytest.raises(C2Error, match="the bearer token is wrong") as refused:
         bad.heartbeat({})
     assert refused.value.refused
-    away = C2Client(urls[:2], transport=httpx.MockTransport(handler))
+    away = C2Client(urls[:2], transport=handler)
     with pytest.raises(C2Error, match=r"no hub answered.*down.*busy"):
         away.heartbeat({})
 
 
-def test_the_agent_command_loads_no_web_framework_or_columnar_library(tmp_path: Path) -> None:
+def test_the_agent_command_loads_no_web_framework_columnar_library_or_httpx(tmp_path: Path) -> None:
     (tmp_path / "flow.yaml").write_text(FLOW)
     (tmp_path / "agent.yaml").write_text(
         "agent: {id: agent-1}\nflow: flow.yaml\n"
@@ -204,7 +210,8 @@ from headwater.cli import main
 code = main(["agent", "--config", {str(tmp_path / "agent.yaml")!r},
              "--data-dir", {str(tmp_path / "data")!r}, "--duration", "0.5",
              "--log-level", "ERROR"])
-heavy = ("pyarrow", "duckdb", "botocore", "fastapi", "starlette", "uvicorn", "fsspec")
+heavy = ("pyarrow", "duckdb", "botocore", "fastapi", "starlette", "uvicorn", "fsspec",
+         "httpx", "httpcore")
 print(code, sorted(m for m in heavy if m in sys.modules))
 """
     out = subprocess.run(
