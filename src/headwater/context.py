@@ -16,8 +16,6 @@ import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic
 
-from typing_extensions import TypeVar
-
 from headwater.errors import ConfigurationError, ExpressionError, Problem, ProcessException
 from headwater.expression import Expression, compile_expression
 from headwater.flowfile import FlowFile
@@ -26,7 +24,14 @@ from headwater.processor import Component, ControllerService, Property
 if TYPE_CHECKING:
     from headwater.engine.state import StateMap
 
-T = TypeVar("T", default=str)
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar
+
+    T = TypeVar("T", default=str)
+else:  # the default matters only to the type checker; typing_extensions is 0.6 MB
+    from typing import TypeVar
+
+    T = TypeVar("T")
 
 _EMPTY: Mapping[str, str] = {}
 

@@ -9,7 +9,6 @@ aliases. Every concrete subclass registers itself by its class name, which is th
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -17,15 +16,20 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Generic
 
-from typing_extensions import TypeVar
-
 from headwater.errors import ConfigurationError, Problem
 
 if TYPE_CHECKING:
     from headwater.context import ProcessContext, ServiceContext
     from headwater.engine.session import ProcessSession
 
-T = TypeVar("T", default=str)
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar
+
+    T = TypeVar("T", default=str)
+else:  # the default matters only to the type checker; typing_extensions is 0.6 MB
+    from typing import TypeVar
+
+    T = TypeVar("T")
 C = TypeVar("C", bound="Component")
 
 
@@ -67,7 +71,7 @@ class Property(Generic[T]):
     def check(self, text: str) -> str | None:
         """The problem with a plain (non-expression) value, or None."""
         if self.allowed is not None and text not in self.allowed:
-            near = difflib.get_close_matches(text, self.allowed, n=1)
+            near = get_close_matches(text, self.allowed, n=1)
             hint = f"; did you mean {near[0]!r}?" if near else ""
             return f"expected one of {', '.join(self.allowed)}, got {text!r}{hint}"
         try:
@@ -267,7 +271,7 @@ def _registered(
 
 
 def _unknown(kind: str, name: str, known: Mapping[str, object]) -> Problem:
-    near = difflib.get_close_matches(name, list(known), n=3)
+    near = get_close_matches(name, list(known), n=3)
     hint = f"did you mean {' or '.join(near)}?" if near else "see `headwater` docs for the types"
     return Problem("", f"unknown {kind} {name!r}", hint)
 
@@ -292,3 +296,10 @@ def load_extensions() -> None:
         importlib.import_module(module)
     for entry in entry_points(group="headwater.extensions"):
         entry.load()
+
+
+def get_close_matches(word: str, possibilities: Sequence[str], n: int) -> list[str]:
+    """``difflib``'s, imported when a name is wrong rather than by every process."""
+    import difflib
+
+    return difflib.get_close_matches(word, possibilities, n=n)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from headwater.errors import ExpressionEvaluationError
 
@@ -65,6 +64,8 @@ def zone(name: str) -> tzinfo:
         sign, hours, minutes = offset.groups()
         delta = timedelta(hours=int(hours), minutes=int(minutes or 0))
         return timezone(-delta if sign == "-" else delta)
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # on first use: 0.3 MB
+
     try:
         return ZoneInfo(_SHORT_IDS.get(name, name))
     except (ZoneInfoNotFoundError, ValueError) as exc:

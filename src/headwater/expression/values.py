@@ -13,7 +13,6 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import TypeAlias
 
 from headwater.errors import ExpressionEvaluationError
@@ -46,6 +45,8 @@ def java_double(value: float) -> str:
     if magnitude == 0 or 1e-3 <= magnitude < 1e7:
         text = repr(value)
         return text if ("." in text or "e" in text) else text + ".0"
+    from decimal import Decimal  # on first use: 0.4 MB
+
     _, digits, exponent = Decimal(repr(magnitude)).normalize().as_tuple()
     assert isinstance(exponent, int)
     scientific = len(digits) - 1 + exponent

@@ -14,7 +14,6 @@ duplicate key is a duplicate processor id.
 from __future__ import annotations
 
 import datetime
-import difflib
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from headwater.flow.model import (
     Schedule,
     SchedulingStrategy,
 )
+from headwater.processor import get_close_matches
 from headwater.units import (
     parse_data_size,
     parse_duration,
@@ -91,7 +91,7 @@ def prioritizer_hint(text: str) -> str:
 
 def nearest(name: str, known: Sequence[str], otherwise: str = "") -> str:
     """A hint naming the closest of ``known``, or ``otherwise``."""
-    near = difflib.get_close_matches(name, list(known), n=3)
+    near = get_close_matches(name, list(known), n=3)
     if near:
         return f"did you mean {' or '.join(repr(n) for n in near)}?"
     return otherwise

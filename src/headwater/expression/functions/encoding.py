@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import html
 import re
 import uuid
-from html.entities import codepoint2name
+from functools import cache
 from urllib.parse import quote_plus, unquote_plus
 
 from headwater.errors import ExpressionEvaluationError
@@ -23,8 +21,6 @@ _JSON = {'"': '\\"', "\\": "\\\\", "/": "\\/", "\b": "\\b", "\f": "\\f", "\n": "
 _JSON_UNSAFE = re.compile(r'["\\/\x00-\x1f\x80-\U0010ffff]')
 _BASIC = {'"': "&quot;", "&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _XML = {**_BASIC, "'": "&apos;"}
-_HTML3 = {**_BASIC, **{chr(c): f"&{n};" for c, n in codepoint2name.items() if 160 <= c <= 255}}
-_HTML4 = {**_BASIC, **{chr(c): f"&{n};" for c, n in codepoint2name.items() if c > 127}}
 _JAVA_UNESCAPE = re.compile(r"\\(u+[0-9a-fA-F]{4}|[0-7]{1,3}|.)", re.DOTALL)
 _XML_ENTITY = re.compile(r"&(quot|amp|lt|gt|apos|#\d+|#[xX][0-9a-fA-F]+);")
 _XML_NAMES = {"quot": '"', "amp": "&", "lt": "<", "gt": ">", "apos": "'"}
@@ -68,7 +64,31 @@ def _escape(table: dict[str, str]) -> re.Pattern[str]:
     return re.compile("|".join(re.escape(key) for key in table))
 
 
-_XML_RE, _HTML3_RE, _HTML4_RE = _escape(_XML), _escape(_HTML3), _escape(_HTML4)
+_XML_RE = _escape(_XML)
+
+
+@cache
+def _html(lowest: int, highest: int) -> tuple[dict[str, str], re.Pattern[str]]:
+    """The entities of HTML 3 (160-255) or 4 (above 127), made on first use: the entity
+    tables are half a megabyte that an agent's flow rarely needs."""
+    from html.entities import codepoint2name
+
+    table = {
+        **_BASIC,
+        **{chr(c): f"&{n};" for c, n in codepoint2name.items() if lowest <= c <= highest},
+    }
+    return table, _escape(table)
+
+
+def escape_html(text: str, lowest: int, highest: int) -> str:
+    table, pattern = _html(lowest, highest)
+    return pattern.sub(lambda m: table[m.group()], text)
+
+
+def unescape_html(text: str) -> str:
+    import html
+
+    return html.unescape(text)
 
 
 def escape_xml(text: str) -> str:
@@ -124,6 +144,8 @@ def hash_(text: str, algorithm: str) -> str:
             f"hash: unsupported algorithm {algorithm!r}; use one of "
             "MD5, SHA-1, SHA-224, SHA-256, SHA-384, SHA-512, SHA3-256"
         )
+    import hashlib  # on first use, as the HTML tables
+
     return hashlib.new(name, text.encode("utf-8")).hexdigest()
 
 
@@ -144,10 +166,10 @@ register(
     fn("unescapeXml", unescape_xml),
     fn("escapeCsv", escape_csv),
     fn("unescapeCsv", unescape_csv),
-    fn("escapeHtml3", lambda text: _HTML3_RE.sub(lambda m: _HTML3[m.group()], text)),
-    fn("escapeHtml4", lambda text: _HTML4_RE.sub(lambda m: _HTML4[m.group()], text)),
-    fn("unescapeHtml3", html.unescape),
-    fn("unescapeHtml4", html.unescape),
+    fn("escapeHtml3", lambda text: escape_html(text, 160, 255)),
+    fn("escapeHtml4", lambda text: escape_html(text, 128, 0x10FFFF)),
+    fn("unescapeHtml3", unescape_html),
+    fn("unescapeHtml4", unescape_html),
     fn("urlEncode", url_encode),
     fn("urlDecode", unquote_plus),
     fn("base64Encode", lambda text: base64.b64encode(text.encode()).decode("ascii")),
