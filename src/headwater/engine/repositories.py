@@ -30,6 +30,7 @@ class Repositories:
             data_dir / "provenance_repository",
             max_age_seconds=settings.provenance_max_age,
             max_bytes=settings.provenance_max_bytes,
+            cache_bytes=settings.provenance_cache_bytes,
         )
         repositories = cls(
             SqliteFlowFileRepository(data_dir / "flowfile_repository"),

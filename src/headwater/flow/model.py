@@ -116,6 +116,7 @@ class EngineSettings:
     administrative_yield: float = 30.0  # seconds, after a processor raised unexpectedly
     provenance_max_age: float = 30 * 86400.0
     provenance_max_bytes: int = 10 * 1024**3
+    provenance_cache_bytes: int = 64 * 1024**2  # SQLite's page cache for its writer
     content_claim_max_bytes: int = 1024 * 1024
 
 

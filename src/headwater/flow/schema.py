@@ -65,6 +65,7 @@ SETTINGS_KEYS = (
     "administrative-yield",
     "provenance-max-age",
     "provenance-max-size",
+    "provenance-cache-size",
     "content-claim-max-size",
 )
 
@@ -255,6 +256,9 @@ class ValueReader:
             ),
             provenance_max_bytes=get(
                 "provenance-max-size", parse_data_size, default.provenance_max_bytes
+            ),
+            provenance_cache_bytes=get(
+                "provenance-cache-size", parse_data_size, default.provenance_cache_bytes
             ),
             content_claim_max_bytes=get(
                 "content-claim-max-size", parse_data_size, default.content_claim_max_bytes

@@ -70,8 +70,13 @@ class SqliteProvenanceRepository:
         *,
         max_age_seconds: float = 30 * 86400,
         max_bytes: int = 10 * 1024**3,
+        cache_bytes: int = 64 * 1024**2,
     ) -> None:
         self.path = Path(directory) / "provenance.db"
+        # SQLite's page cache: the writer's, a quarter for each reader, at most 2 MB for
+        # the checkpointer. A hub's writer keeps its indexes' hot pages in 64 MB; an
+        # agent's caches would otherwise grow with its repository (``provenance-cache-size``).
+        self._cache_kb = max(64, cache_bytes // 1024)
         self.max_age_seconds = max_age_seconds
         self.max_bytes = max_bytes
         self._lock = threading.Lock()  # the writer connection
@@ -86,7 +91,7 @@ class SqliteProvenanceRepository:
         except OSError as exc:
             raise RepositoryError(f"cannot create provenance directory {directory}: {exc}") from exc
         with self._translate("open"):
-            self._writer = self._connect(cache_mb=64)
+            self._writer = self._connect(self._cache_kb)
             try:
                 (version,) = self._writer.execute("PRAGMA user_version").fetchone()
                 if 0 < version < SCHEMA_VERSION:
@@ -101,7 +106,7 @@ class SqliteProvenanceRepository:
                     " coalesce((SELECT value FROM meta WHERE key = 'last_event_id'), 0))"
                 ).fetchone()
                 WalCheckpointer.configure(self._writer)
-                checkpoints = self._connect(cache_mb=2)
+                checkpoints = self._connect(min(2048, self._cache_kb))
             except (sqlite3.Error, RepositoryError):
                 self._writer.close()
                 raise
@@ -110,13 +115,13 @@ class SqliteProvenanceRepository:
 
     # -- plumbing ---------------------------------------------------------------------
 
-    def _connect(self, cache_mb: int) -> sqlite3.Connection:
+    def _connect(self, cache_kb: int) -> sqlite3.Connection:
         conn = sqlite3.connect(
             self.path, isolation_level=None, check_same_thread=False, timeout=30.0
         )
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute(f"PRAGMA cache_size = {-cache_mb * 1024}")
+        conn.execute(f"PRAGMA cache_size = {-cache_kb}")
         conn.execute("PRAGMA temp_store = MEMORY")
         return conn
 
@@ -141,7 +146,7 @@ class SqliteProvenanceRepository:
             conn = self._idle.pop() if self._idle else None
         with self._translate(what):
             if conn is None:
-                conn = self._connect(cache_mb=16)
+                conn = self._connect(max(64, self._cache_kb // 4))
                 conn.execute("PRAGMA query_only = 1")
                 with self._pool_lock:
                     self._readers.append(conn)

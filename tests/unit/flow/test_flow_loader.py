@@ -185,3 +185,11 @@ def test_generated_connection_ids_are_made_unique() -> None:
     )
     ids = [c.id for c in load_flow(text).connections[:3]]
     assert ids == ["listen/success/route", "listen/success/route~2", "listen/success/route~3"]
+
+
+def test_the_agents_flow_keeps_provenance_small(tmp_path: Path) -> None:
+    agent = load_flow(Path(__file__).parents[3] / "flows" / "agent.yaml")
+    assert agent.settings.provenance_cache_bytes == 512 * 1024
+    assert agent.settings.provenance_max_bytes == 64 * 1024**2
+    hub = load_flow_dict({"processors": {}}, "inline")
+    assert hub.settings.provenance_cache_bytes == 64 * 1024**2

@@ -280,3 +280,13 @@ def test_sqlite_errors_become_repository_errors(tmp_path: Path) -> None:
     with pytest.raises(RepositoryError) as info:
         SqliteProvenanceRepository(tmp_path / "bad")
     assert "provenance.db" in str(info.value)
+
+
+def test_the_page_cache_follows_the_setting(tmp_path: Path) -> None:
+    """An agent's 512 KB: the writer's cache, a quarter for each reader."""
+    with SqliteProvenanceRepository(tmp_path, cache_bytes=512 * 1024) as small:
+        assert small._writer.execute("PRAGMA cache_size").fetchone() == (-512,)
+        with small._reading("test") as reader:
+            assert reader.execute("PRAGMA cache_size").fetchone() == (-128,)
+    with SqliteProvenanceRepository(tmp_path / "hub") as hub:
+        assert hub._writer.execute("PRAGMA cache_size").fetchone() == (-64 * 1024,)
