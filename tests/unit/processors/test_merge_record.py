@@ -4,6 +4,7 @@ import io
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 
@@ -159,3 +160,25 @@ def test_two_concurrent_tasks_merge_every_flowfile_exactly_once(tmp_path: Path) 
         assert controller.nodes["merge"].stats.tasks > 2
     finally:
         controller.stop()
+
+
+def test_a_bin_read_in_several_groups_keeps_every_record_in_order(monkeypatch: Any) -> None:
+    """Content is parsed some megabytes at a time; a bin that spans groups (arrays and
+    single objects, an int that another group has as a double) still holds its records
+    once each, in queue order, with the promoted type."""
+    monkeypatch.setattr("headwater.processors.merge_record.READ_BYTES", 100)
+    with merge_record("json-infer", "json-out", **{"min-records": "12"}) as runner:
+        expected = []
+        for index in range(6):
+            if index % 2:
+                rows = [{"n": index * 10 + k, "v": 1} for k in range(3)]
+                runner.enqueue(json.dumps(rows).encode())
+            else:
+                rows = [{"n": index * 10, "v": 1.5 if index == 4 else 2}]
+                runner.enqueue(json.dumps(rows[0]).encode())
+            expected += rows
+        runner.run()
+        runner.assert_transferred(MergeRecord.MERGED, 1)
+        merged = json.loads(runner.transferred(MergeRecord.MERGED)[0].content)
+        assert [r["n"] for r in merged] == [r["n"] for r in expected]
+        assert [r["v"] for r in merged] == [float(r["v"]) for r in expected]
