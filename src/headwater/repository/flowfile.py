@@ -28,6 +28,7 @@ from headwater.repository.sqlite import (
     delete_in,
     flat_params,
     insert_flat,
+    packed,
     select_in,
 )
 
@@ -71,16 +72,18 @@ def _row(queue: str, ff: FlowFile) -> Row:
     return (
         ff.seq,
         queue,
-        orjson.dumps(
-            (
-                ff.uuid,
-                ff.attributes,
-                ff.claim,
-                ff.offset,
-                ff.size,
-                ff.entry_date,
-                ff.lineage_start,
-                ff.queued_at,
+        packed(
+            orjson.dumps(
+                (
+                    ff.uuid,
+                    ff.attributes,
+                    ff.claim,
+                    ff.offset,
+                    ff.size,
+                    ff.entry_date,
+                    ff.lineage_start,
+                    ff.queued_at,
+                )
             )
         ),
     )

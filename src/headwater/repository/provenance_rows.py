@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from headwater.provenance import ProvenanceEvent, ProvenanceEventType
+from headwater.repository.sqlite import packed
 
 SCHEMA_VERSION = 3
 
@@ -64,13 +65,9 @@ def event_rows(events: Sequence[ProvenanceEvent], first_id: int) -> Iterator[tup
 
     Columns are only what is searched; everything else goes into one orjson array,
     ``payload``, because every bound parameter costs more than serialising a field.
-    A generator on purpose: ``executemany`` binds and drops each row before the next
-    is built, so the payload bytes reuse one allocation; a list of a thousand fresh
-    orjson buffers costs several times as much (page faults as the heap grows and
-    shrinks).
+    The caller keeps the rows until SQLite has them, so each payload is ``packed``.
     """
-    dumps = orjson.dumps
-    codes = TYPE_CODES
+    dumps, codes = orjson.dumps, TYPE_CODES
     return (
         (
             event_id,
@@ -78,32 +75,34 @@ def event_rows(events: Sequence[ProvenanceEvent], first_id: int) -> Iterator[tup
             e.timestamp,
             e.flowfile_uuid,
             e.component_id,
-            dumps(
-                (
-                    e.attributes,
-                    e.claim,
-                    e.previous_claim,
-                    e.component_type,
-                    e.size,
-                    e.offset,
-                    e.entry_date,
-                    e.lineage_start,
-                    e.previous_offset,
-                    e.previous_size,
-                    e.event_duration,
-                    e.previous_attributes,
-                    e.parent_uuids,
-                    e.child_uuids,
-                    e.relationship,
-                    e.details,
-                    e.transit_uri,
-                    e.source_system_flowfile_id,
-                    e.alternate_identifier_uri,
-                    e.origin,
-                )
-            ),
+            packed(dumps(_payload(e))),
         )
         for event_id, e in enumerate(events, first_id)
+    )
+
+
+def _payload(e: ProvenanceEvent) -> tuple[Any, ...]:
+    return (
+        e.attributes,
+        e.claim,
+        e.previous_claim,
+        e.component_type,
+        e.size,
+        e.offset,
+        e.entry_date,
+        e.lineage_start,
+        e.previous_offset,
+        e.previous_size,
+        e.event_duration,
+        e.previous_attributes,
+        e.parent_uuids,
+        e.child_uuids,
+        e.relationship,
+        e.details,
+        e.transit_uri,
+        e.source_system_flowfile_id,
+        e.alternate_identifier_uri,
+        e.origin,
     )
 
 

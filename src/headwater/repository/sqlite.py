@@ -32,6 +32,14 @@ def _in_sql(head: str, count: int) -> str:
     return f"{head} IN ({','.join('?' * count)})"
 
 
+def packed(data: bytes) -> bytes:
+    """``data`` copied into a buffer of its own size, for an orjson output a batch keeps
+    (a row's payload). Kept by the thousand, orjson's outputs cost 2.2 us each against
+    0.18 us when each is dropped at once, a fresh page touched per output; with this
+    copy, 0.4 us (``bench/engine.py`` pays it for every event and FlowFile row)."""
+    return memoryview(data).tobytes()
+
+
 def flat_params(rows: Iterable[Sequence[Any]]) -> list[Any]:
     """Rows as one flat parameter list, for ``insert_flat`` (build it outside locks)."""
     return list(chain.from_iterable(rows))
