@@ -10,13 +10,15 @@ hub would refuse the same credentials — but raised with the hub's reason.
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from headwater.errors import HeadwaterError
 from headwater.s2s.hubhttp import HubClient, HubResponse, HubUnreachable, Transport
+
+if TYPE_CHECKING:
+    import ssl
 
 HEARTBEAT_PATH = "/c2-protocol/heartbeat"
 ACKNOWLEDGE_PATH = "/c2-protocol/acknowledge"

@@ -28,16 +28,18 @@ from __future__ import annotations
 
 import os
 import re
-import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from headwater.errors import ConfigurationError, Problem
 from headwater.flow import schema
 from headwater.flow.loader import FlowDefinitionError
 from headwater.units import parse_duration, parse_http_url
+
+if TYPE_CHECKING:
+    import ssl
 
 _TOP_KEYS = ("agent", "flow", "data-dir", "parameters", "c2")
 _AGENT_KEYS = ("id", "class")

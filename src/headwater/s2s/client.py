@@ -13,15 +13,18 @@ recognises it (receipts are kept per hub).
 from __future__ import annotations
 
 import contextlib
-import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from headwater.errors import HeadwaterError
 from headwater.s2s import protocol
 from headwater.s2s.hubhttp import HubClient, HubResponse, HubUnreachable, Transport
 from headwater.s2s.protocol import ResponseCode
+
+if TYPE_CHECKING:
+    import ssl
 
 
 class SiteToSiteError(HeadwaterError):

@@ -12,23 +12,26 @@ connection.
 from __future__ import annotations
 
 import os
-import ssl
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from headwater.context import ServiceContext
 from headwater.errors import ConfigurationError, Problem
 from headwater.processor import ControllerService, Property
 
+if TYPE_CHECKING:  # imported when a context is made: libssl is 4 MB of an agent
+    import ssl
+
 PKCS12, PEM = "PKCS12", "PEM"
 NONE, WANT, REQUIRED = "NONE", "WANT", "REQUIRED"
 CLIENT_AUTH = (NONE, WANT, REQUIRED)
-_PROTOCOLS = {
-    "TLS": (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.MAXIMUM_SUPPORTED),
-    "TLSv1.2": (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2),
-    "TLSv1.3": (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_3),
+_PROTOCOLS = {  # the lowest and highest ssl.TLSVersion, by name
+    "TLS": ("TLSv1_2", "MAXIMUM_SUPPORTED"),
+    "TLSv1.2": ("TLSv1_2", "TLSv1_2"),
+    "TLSv1.3": ("TLSv1_3", "TLSv1_3"),
 }
 _JAVA_ONLY = ("JKS", "BCFKS")
 
@@ -159,7 +162,9 @@ class StandardSSLContextService(ControllerService):
         refuses those without one signed by the truststore."""
         if self._material.chain is None:
             raise ConfigurationError("an SSL context for a server needs a keystore")
-        context = self._context(ssl.PROTOCOL_TLS_SERVER)
+        import ssl
+
+        context = self._context(server=True)
         context.verify_mode = {
             NONE: ssl.CERT_NONE,
             WANT: ssl.CERT_OPTIONAL,
@@ -170,18 +175,20 @@ class StandardSSLContextService(ControllerService):
     def create_client_context(self) -> ssl.SSLContext:
         """A client's context: verifies the server, and presents the keystore's
         certificate when there is one (mutual TLS)."""
-        return self._context(ssl.PROTOCOL_TLS_CLIENT)
+        return self._context(server=False)
 
-    def _context(self, purpose: ssl._SSLMethod) -> ssl.SSLContext:
-        context = ssl.SSLContext(purpose)
-        context.minimum_version, context.maximum_version = self._versions
+    def _context(self, *, server: bool) -> ssl.SSLContext:
+        import ssl
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT)
+        lowest, highest = self._versions
+        context.minimum_version = ssl.TLSVersion[lowest]
+        context.maximum_version = ssl.TLSVersion[highest]
         if self._material.trusted is not None:
             context.load_verify_locations(cadata=self._material.trusted)
         else:
             context.load_default_certs(
-                ssl.Purpose.SERVER_AUTH
-                if purpose == ssl.PROTOCOL_TLS_CLIENT
-                else ssl.Purpose.CLIENT_AUTH
+                ssl.Purpose.CLIENT_AUTH if server else ssl.Purpose.SERVER_AUTH
             )
         if self._material.chain is not None:
             _load_chain(context, self._material.chain)

@@ -6,7 +6,6 @@ A Date is an aware ``datetime``; as a number it is milliseconds since the epoch,
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 from headwater.errors import ExpressionEvaluationError
 from headwater.expression.functions.registry import Arg, Subject, fn, register
@@ -53,6 +52,8 @@ def _instant(subject: object) -> datetime | None:
             return datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             pass
+        from email.utils import parsedate_to_datetime  # RFC 2822 dates are rare: on use
+
         try:
             return parsedate_to_datetime(text)
         except (TypeError, ValueError) as exc:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-
 from headwater.errors import ExpressionEvaluationError
 from headwater.expression.functions.registry import Arg, Subject, fn, register
 from headwater.expression.javaregex import compile_regex, translate_replacement
@@ -130,6 +128,8 @@ def repeat(text: str, low: int, high: int | None = None) -> str:
         raise ExpressionEvaluationError(
             f"repeat: need 0 <= min <= max repeats, got min {low} and max {high}"
         )
+    import random  # on first use
+
     return text * (low if high is None else random.randint(low, high))
 
 
