@@ -11,7 +11,6 @@ on disk). Everything here is read from the running controller; nothing is writte
 
 from __future__ import annotations
 
-import hashlib
 import os
 import platform
 import socket
@@ -23,12 +22,13 @@ from typing import Any
 
 import psutil
 
+from headwater.digests import sha256_hex
 from headwater.engine.controller import FlowController
 
 
 def flow_version(text: str) -> str:
     """The version of a flow: the SHA-256 of its text, so equal files have equal versions."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return sha256_hex(text.encode("utf-8"))
 
 
 class ResourceMonitor:

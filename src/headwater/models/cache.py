@@ -24,7 +24,6 @@ This module imports nothing heavy: the agent reads a manifest without numpy.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -87,6 +86,8 @@ def cache_root(override: str | os.PathLike[str] | None = None) -> Path:
 
 
 def sha256(path: Path) -> str:
+    import hashlib  # when a model is checked: OpenSSL's libcrypto is 3.4 MB of an agent
+
     digest = hashlib.sha256()
     with path.open("rb") as stream:
         while chunk := stream.read(1 << 20):

@@ -24,6 +24,7 @@ from contextlib import closing
 from datetime import UTC, datetime
 from typing import Any
 
+from headwater.digests import uuid5
 from headwater.errors import RepositoryError
 from headwater.provenance import ProvenanceEvent, ProvenanceEventType
 from headwater.repository.provenance import SqliteProvenanceRepository
@@ -58,7 +59,7 @@ def events_after(
 
 
 def event_uuid(platform: str, event_id: int) -> str:
-    return str(uuid.uuid5(_EVENT_IDS, f"{platform}/{event_id}"))
+    return str(uuid5(_EVENT_IDS, f"{platform}/{event_id}"))
 
 
 def to_record(event: ProvenanceEvent, platform: str, hostname: str) -> dict[str, Any]:

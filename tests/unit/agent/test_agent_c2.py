@@ -197,7 +197,7 @@ def test_the_client_fails_over_and_reports_refusals() -> None:
         away.heartbeat({})
 
 
-def test_the_agent_command_loads_no_web_framework_columnar_library_or_httpx(tmp_path: Path) -> None:
+def test_the_agent_command_loads_no_web_columnar_or_openssl_library(tmp_path: Path) -> None:
     (tmp_path / "flow.yaml").write_text(FLOW)
     (tmp_path / "agent.yaml").write_text(
         "agent: {id: agent-1}\nflow: flow.yaml\n"
@@ -211,7 +211,7 @@ code = main(["agent", "--config", {str(tmp_path / "agent.yaml")!r},
              "--data-dir", {str(tmp_path / "data")!r}, "--duration", "0.5",
              "--log-level", "ERROR"])
 heavy = ("pyarrow", "duckdb", "botocore", "fastapi", "starlette", "uvicorn", "fsspec",
-         "httpx", "httpcore")
+         "httpx", "httpcore", "ssl", "_hashlib", "email")  # no TLS: OpenSSL stays out
 print(code, sorted(m for m in heavy if m in sys.modules))
 """
     out = subprocess.run(

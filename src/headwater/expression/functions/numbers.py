@@ -7,7 +7,6 @@ a decimal on either side gives a decimal. ``math`` runs a ``java.lang.Math`` met
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Callable
 
 from headwater.errors import ExpressionEvaluationError
@@ -117,11 +116,23 @@ _WHOLE_BINARY: dict[str, Callable[[int, int], int]] = {
 }  # fmt: skip
 
 
+def _random_double() -> float:
+    import random  # on first use rather than by every agent
+
+    return random.random()
+
+
+def _random_long() -> int:
+    import random
+
+    return random.randrange(2**63)
+
+
 def java_math(method: str, *operands: Number) -> Number:
     """``java.lang.Math.<method>(operands)`` with Java's long/double result types."""
     try:
         if method == "random" and not operands:
-            return random.random()
+            return _random_double()
         if len(operands) == 1:
             (x,) = operands
             if method == "abs":
@@ -175,7 +186,7 @@ register(
     fn("fromRadix", from_radix, Arg.WHOLE),
     fn("toNumber", lambda subject: to_whole(subject, "toNumber"), subject=ANY),
     fn("toDecimal", to_decimal, subject=ANY),
-    fn("random", lambda: random.randrange(2**63), subject=Subject.NONE, pure=False),
+    fn("random", _random_long, subject=Subject.NONE, pure=False),
     fn("math", java_math, Arg.STRING, N, optional=1, subject=Subject.OPTIONAL, build=_math,
        pure=False),
 )  # fmt: skip

@@ -1,0 +1,33 @@
+"""SHA-256 and uuid5 (SHA-1) by CPython's own digests, without OpenSSL.
+
+``hashlib`` loads OpenSSL's libcrypto, 3.4 MB resident, for any digest. An agent that
+speaks plain HTTP to its hub needs two digests (its flow's version, the ids of the
+provenance events it ships) and nothing else of OpenSSL. CPython 3.11 builds its own
+SHA-1 and SHA-256 as ``_sha1`` and ``_sha256``; where they are missing (3.12 renamed
+them) ``hashlib``'s are used, which give the same digests.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+
+def _builtin(module: str, name: str) -> Any:
+    try:
+        return getattr(__import__(module), name)
+    except ImportError:
+        import hashlib
+
+        return getattr(hashlib, name)
+
+
+def sha256_hex(data: bytes) -> str:
+    digest: str = _builtin("_sha256", "sha256")(data).hexdigest()
+    return digest
+
+
+def uuid5(namespace: uuid.UUID, name: str) -> uuid.UUID:
+    """``uuid.uuid5``, the same UUID."""
+    digest = _builtin("_sha1", "sha1")(namespace.bytes + name.encode("utf-8")).digest()
+    return uuid.UUID(bytes=digest[:16], version=5)
