@@ -6,7 +6,10 @@ heartbeats, its provenance shipped), and psutil samples its resident memory and 
 every two seconds after a warm-up. Two runs:
 
 (a) readings only: a reading every second, the camera and the classifier switched off
-    (`enabled: false`). Goals: at most 30 MB RSS, at most 2% of one core.
+    (`enabled: false`). Goals: at most 30 MB RSS, at most 2% of one core. Run three
+    times: as installed here, as on a device, and as on a device over HTTPS with the
+    agent's client certificate (`headwater tls init`), as the seed's devices send: TLS
+    loads OpenSSL (libssl, libcrypto), which a plain-HTTP agent does without.
 (b) the whole device: also an image every 10 s, classified on the device (int8;
     `headwater models prepare` once). Goal: at most 120 MB RSS.
 
@@ -50,16 +53,23 @@ def free_port() -> int:
         return port
 
 
-def start_hub(root: Path) -> tuple[subprocess.Popen[bytes], str]:
-    url = f"http://127.0.0.1:{free_port()}"
+def start_hub(root: Path, tls: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """The hub on a free port; with ``tls`` (a `headwater tls init` folder), HTTPS that
+    asks agents for their certificate."""
+    address = f"127.0.0.1:{free_port()}"
     command = [sys.executable, "-m", "headwater", "run", str(FLOWS / "hub.yaml")]
-    command += ["--api", url.removeprefix("http://"), "--data-dir", str(root / "hub")]
+    command += ["--api", address, "--data-dir", str(root / "hub")]
     command += ["-p", f"lake={root / 'lake'}"]
+    if tls is not None:
+        command += ["--tls-cert", str(tls / "hub.pem"), "--tls-ca", str(tls / "ca.crt")]
+        command += ["--tls-client-auth", "WANT"]
+    url = f"{'https' if tls else 'http'}://{address}"
     hub = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{url}/api/v1/health").status_code == 200:
+            verify = str(tls / "ca.crt") if tls else True
+            if httpx.get(f"{url}/api/v1/health", verify=verify).status_code == 200:
                 return hub, url
         except httpx.TransportError:
             time.sleep(0.2)
@@ -67,18 +77,35 @@ def start_hub(root: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("the hub did not start")
 
 
-def agent_config(root: Path, name: str, hub_url: str, device: bool) -> Path:
+def agent_config(
+    root: Path, name: str, hub_url: str, device: bool, tls: Path | None = None
+) -> Path:
     flow = yaml.safe_load((FLOWS / "agent.yaml").read_text())
     if not device:
         for source in ("camera", "classify"):
             flow["processors"][source]["enabled"] = False
+    ssl = {}
+    if tls is not None:  # the agent's certificate, and the CA that signed the hub's
+        ssl = {
+            "Keystore Filename": str(tls / f"{name}.pem"),
+            "Keystore Type": "PEM",
+            "Truststore Filename": str(tls / "ca.crt"),
+            "Truststore Type": "PEM",
+        }
+        flow.setdefault("services", {})["hub-tls"] = {
+            "type": "StandardSSLContextService",
+            "properties": ssl,
+        }
+        for processor in flow["processors"].values():
+            if processor["type"] in ("RemoteProcessGroup", "SiteToSiteProvenanceReportingTask"):
+                processor["properties"]["SSL Context Service"] = "hub-tls"
     (root / f"{name}-flow.yaml").write_text(yaml.safe_dump(flow, sort_keys=False))
     config = {
         "agent": {"id": name},
         "flow": f"{name}-flow.yaml",
         "data-dir": str(root / name),
         "parameters": {"hub_url": hub_url, "image_dir": str(root / name / "images")},
-        "c2": {"urls": [hub_url], "heartbeat-period": "5 sec"},
+        "c2": {"urls": [hub_url], "heartbeat-period": "5 sec", **({"ssl": ssl} if ssl else {})},
     }
     path = root / f"{name}.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -127,11 +154,19 @@ def report(label: str, samples: list[float], cpu: float, rss_goal: str, cpu_goal
     print(f"  CPU   {cpu * 100:5.2f}% of one core{cpu_goal}")
 
 
+def tls_init(root: Path) -> Path:
+    folder = root / "tls"
+    command = [sys.executable, "-m", "headwater", "tls", "init", "--dir", str(folder)]
+    subprocess.run([*command, "--agents", "readings"], check=True, capture_output=True)
+    return folder
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--only", choices=("readings", "device"))
     args = parser.parse_args()
+    readings = "(a) agent, readings only (no camera, no classifier)"
     with tempfile.TemporaryDirectory(prefix="hw-agent-") as tmp:
         root = Path(tmp)
         hub, url = start_hub(root)
@@ -141,27 +176,27 @@ def main() -> None:
                 for device in (False, True):
                     samples, cpu = measure(config, args.seconds, device)
                     where = "as on a device" if device else "as installed here"
-                    report(
-                        f"(a) agent, readings only (no camera, no classifier), {where},"
-                        f" {args.seconds:.0f} s",
-                        samples,
-                        cpu,
-                        "30 MB",
-                        "   (goal: 2%)",
-                    )
+                    label = f"{readings}, {where}, {args.seconds:.0f} s"
+                    report(label, samples, cpu, "30 MB", "   (goal: 2%)")
             if args.only != "readings":
                 samples, cpu = measure(agent_config(root, "device", url, True), args.seconds)
-                report(
-                    f"(b) agent, the whole device (image every 10 s, int8 classifier),"
-                    f" {args.seconds:.0f} s",
-                    samples,
-                    cpu,
-                    "120 MB",
-                    "",
-                )
+                label = "(b) agent, the whole device (image every 10 s, int8 classifier)"
+                label += f", {args.seconds:.0f} s"
+                report(label, samples, cpu, "120 MB", "")
         finally:
             hub.terminate()
             hub.wait(30)
+        if args.only != "device":
+            tls = tls_init(root)
+            hub, url = start_hub(root / "over-tls", tls)
+            try:
+                config = agent_config(root, "readings", url, False, tls)
+                samples, cpu = measure(config, args.seconds, True)
+                label = f"{readings}, as on a device, over HTTPS, {args.seconds:.0f} s"
+                report(label, samples, cpu, "30 MB", "   (goal: 2%)")
+            finally:
+                hub.terminate()
+                hub.wait(30)
 
 
 if __name__ == "__main__":

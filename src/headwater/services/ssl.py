@@ -7,6 +7,10 @@ file); Java's JKS and BCFKS cannot be read from Python, so they are refused at l
 the ``keytool`` command that converts them. Everything is loaded when the service is
 enabled, so a wrong password or a missing file stops the flow at load, not at the first
 connection.
+
+PEM stores are read by the standard library's ``ssl`` alone; only PKCS12 needs the
+``cryptography`` package, whose own OpenSSL is 12 MB resident: an agent with PEM files
+(what ``headwater tls init`` writes) stays small.
 """
 
 from __future__ import annotations
@@ -53,8 +57,9 @@ def _store_type(text: str) -> str:
 class _Material:
     """What the stores hold, as PEM text, ready for ``ssl.SSLContext``."""
 
-    chain: bytes | None  # certificate chain then private key, unencrypted
+    chain: bytes | None  # certificate chain and private key
     trusted: str | None  # CA certificates
+    password: str | None = None  # of the chain's key, when it is encrypted
 
 
 class StandardSSLContextService(ControllerService):
@@ -145,11 +150,21 @@ class StandardSSLContextService(ControllerService):
                 )
         if problems:
             raise ConfigurationError(problems)
-        self._material = _Material(chain, trusted)
+        password = None
+        if context.get(self.keystore_type) == PEM:
+            password = context.get(self.key_password) or context.get(self.keystore_password)
+        self._material = _Material(chain, trusted, password)
         self._versions = _PROTOCOLS[context[self.protocol]]
-        self.create_client_context()  # what cannot be loaded fails here, at enable time
-        if chain is not None:
-            self.create_server_context()
+        try:  # what cannot be loaded fails here, at enable time
+            self.create_client_context()
+            if chain is not None:
+                self.create_server_context()
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+            store = self.keystore if chain is not None else self.truststore
+            where = f"{context.id}.properties.{store.name}"
+            raise ConfigurationError(
+                [Problem(where, f"cannot be used for TLS: {exc}", "check the file and password")]
+            ) from None
 
     @property
     def has_truststore(self) -> bool:
@@ -191,38 +206,38 @@ class StandardSSLContextService(ControllerService):
                 ssl.Purpose.CLIENT_AUTH if server else ssl.Purpose.SERVER_AUTH
             )
         if self._material.chain is not None:
-            _load_chain(context, self._material.chain)
+            _load_chain(context, self._material.chain, self._material.password)
         return context
 
 
-def _load_chain(context: ssl.SSLContext, chain: bytes) -> None:
+def _load_chain(context: ssl.SSLContext, chain: bytes, password: str | None) -> None:
     """``load_cert_chain`` reads only files: give it a private one, gone right after."""
     fd, name = tempfile.mkstemp(suffix=".pem")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(chain)
-        context.load_cert_chain(name)
+        context.load_cert_chain(name, password=password)
     finally:
         os.unlink(name)
 
 
 def _read_keystore(path: Path, kind: str, password: str | None) -> bytes:
-    from cryptography.hazmat.primitives import serialization
-
+    """The chain and key as PEM: a PEM file as it is (``ssl`` checks it, with its
+    password, when the service is enabled), a PKCS12 one converted."""
     data = path.read_bytes()
-    secret = password.encode() if password else None
-    if kind == PKCS12:
-        from cryptography.hazmat.primitives.serialization import pkcs12
+    if kind == PEM:
+        if b"PRIVATE KEY-----" not in data or b"BEGIN CERTIFICATE" not in data:
+            raise ValueError(f"{path} does not hold a PEM certificate and its private key")
+        return data
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
 
-        key, cert, extra = pkcs12.load_key_and_certificates(data, secret)
-        if key is None or cert is None:
-            raise ValueError(f"{path} holds no private key with its certificate")
-        certs = [cert, *extra]
-    else:
-        from cryptography import x509
-
-        key = serialization.load_pem_private_key(data, secret)
-        certs = x509.load_pem_x509_certificates(data)
+    key, cert, extra = pkcs12.load_key_and_certificates(
+        data, password.encode() if password else None
+    )
+    if key is None or cert is None:
+        raise ValueError(f"{path} holds no private key with its certificate")
+    certs = [cert, *extra]
     plain = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -232,20 +247,19 @@ def _read_keystore(path: Path, kind: str, password: str | None) -> bytes:
 
 
 def _read_truststore(path: Path, kind: str, password: str | None) -> str:
-    from cryptography.hazmat.primitives import serialization
-
+    """The trusted certificates as PEM text (``ssl`` parses them when enabled)."""
     data = path.read_bytes()
-    if kind == PKCS12:
-        from cryptography.hazmat.primitives.serialization import pkcs12
+    if kind == PEM:
+        if b"BEGIN CERTIFICATE" not in data:
+            raise ValueError(f"{path} holds no certificates")
+        return data.decode("ascii", "replace")
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
 
-        store = pkcs12.load_pkcs12(data, password.encode() if password else None)
-        certs = [c.certificate for c in store.additional_certs]
-        if store.cert is not None:
-            certs.append(store.cert.certificate)
-    else:
-        from cryptography import x509
-
-        certs = x509.load_pem_x509_certificates(data)
+    store = pkcs12.load_pkcs12(data, password.encode() if password else None)
+    certs = [c.certificate for c in store.additional_certs]
+    if store.cert is not None:
+        certs.append(store.cert.certificate)
     if not certs:
         raise ValueError(f"{path} holds no certificates")
     return "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in certs)

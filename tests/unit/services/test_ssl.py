@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -194,3 +196,41 @@ def test_bad_configuration_lists_every_problem(tmp_path: Path) -> None:
 def test_a_service_with_no_store_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="neither a keystore nor a truststore"):
         enable()
+
+
+def test_an_encrypted_pem_key_needs_its_password(
+    ca: trustme.CA, stores: dict[str, Path], serve: Serve, tmp_path: Path
+) -> None:
+    issued = ca.issue_cert("127.0.0.1")
+    key = serialization.load_pem_private_key(issued.private_key_pem.bytes(), None)
+    locked = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"open sesame"),
+    )
+    path = tmp_path / "locked.pem"
+    path.write_bytes(b"".join(pem.bytes() for pem in issued.cert_chain_pems) + locked)
+    store = {"Keystore Filename": str(path), "Keystore Type": "PEM"}
+    server = enable(**store, **{"Keystore Password": "open sesame"})
+    client = enable(**{"Truststore Filename": str(stores["ca"]), "Truststore Type": "PEM"})
+    port, errors = serve(server.create_server_context())
+    assert talk(client.create_client_context(), port) == b"reading"
+    assert not errors
+    with pytest.raises(ConfigurationError, match=r"Keystore Filename.*cannot be used for TLS"):
+        enable(**store, **{"Keystore Password": "wrong"})
+
+
+def test_pem_stores_are_read_without_the_cryptography_package(stores: dict[str, Path]) -> None:
+    """Its own OpenSSL is 12 MB: an agent with PEM files never loads it."""
+    script = (
+        "import sys\n"
+        "from headwater.context import ServiceContext\n"
+        "from headwater.services.ssl import StandardSSLContextService as S\n"
+        f"values = {pem_keystore(stores['client'], stores['ca'])!r}\n"
+        "service = S()\n"
+        "service.on_enabled(ServiceContext('ssl', S, values, variables={}))\n"
+        "service.create_client_context()\n"
+        "print('cryptography' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stdout.strip() == "False", done.stderr
