@@ -76,7 +76,7 @@ class _Connection:
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
-        self.buffer = b""
+        self.buffer = bytearray()
 
     def close(self) -> None:
         self.sock.close()
@@ -85,31 +85,33 @@ class _Connection:
         self.sock.sendall(data)
 
     def read_head(self) -> bytes:
-        while b"\r\n\r\n" not in self.buffer:
-            if len(self.buffer) > _MAX_HEAD:
-                raise ValueError("the response's head is too long")
-            self._fill()
-        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
-        return head
+        return self._read_until(b"\r\n\r\n")
+
+    def read_line(self) -> bytes:
+        return self._read_until(b"\r\n")
 
     def read_exactly(self, size: int) -> bytes:
         while len(self.buffer) < size:
             self._fill()
-        data, self.buffer = self.buffer[:size], self.buffer[size:]
+        data = bytes(self.buffer[:size])
+        del self.buffer[:size]
         return data
 
-    def read_line(self) -> bytes:
-        while b"\r\n" not in self.buffer:
-            self._fill()
-        line, self.buffer = self.buffer.split(b"\r\n", 1)
-        return line
-
     def read_to_end(self) -> bytes:
-        parts = [self.buffer]
         while chunk := self.sock.recv(65536):
-            parts.append(chunk)
-        self.buffer = b""
-        return b"".join(parts)
+            self.buffer += chunk
+        data = bytes(self.buffer)
+        self.buffer.clear()
+        return data
+
+    def _read_until(self, end: bytes) -> bytes:
+        while (at := self.buffer.find(end)) < 0:
+            if len(self.buffer) > _MAX_HEAD:
+                raise ValueError("the response's head is too long")
+            self._fill()
+        data = bytes(self.buffer[:at])
+        del self.buffer[: at + len(end)]
+        return data
 
     def _fill(self) -> None:
         chunk = self.sock.recv(65536)
