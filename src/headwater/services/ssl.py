@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -155,12 +155,18 @@ class StandardSSLContextService(ControllerService):
             password = context.get(self.key_password) or context.get(self.keystore_password)
         self._material = _Material(chain, trusted, password)
         self._versions = _PROTOCOLS[context[self.protocol]]
-        try:  # what cannot be loaded fails here, at enable time
-            self.create_client_context()
-            if chain is not None:
-                self.create_server_context()
+        self._check(context, self.truststore, lambda: _trust_only(trusted))
+        self._check(context, self.keystore, self.create_client_context)
+        if chain is not None:
+            self._check(context, self.keystore, self.create_server_context)
+
+    def _check(
+        self, context: ServiceContext, store: Property[str], make: Callable[[], object]
+    ) -> None:
+        """What cannot be loaded fails here, at enable time, naming its store."""
+        try:
+            make()
         except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
-            store = self.keystore if chain is not None else self.truststore
             where = f"{context.id}.properties.{store.name}"
             raise ConfigurationError(
                 [Problem(where, f"cannot be used for TLS: {exc}", "check the file and password")]
@@ -208,6 +214,14 @@ class StandardSSLContextService(ControllerService):
         if self._material.chain is not None:
             _load_chain(context, self._material.chain, self._material.password)
         return context
+
+
+def _trust_only(trusted: str | None) -> None:
+    """The trusted certificates load by themselves (``ssl`` parses them here)."""
+    if trusted is not None:
+        import ssl
+
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=trusted)
 
 
 def _load_chain(context: ssl.SSLContext, chain: bytes, password: str | None) -> None:

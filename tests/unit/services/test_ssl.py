@@ -234,3 +234,10 @@ def test_pem_stores_are_read_without_the_cryptography_package(stores: dict[str, 
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_a_broken_truststore_is_named(stores: dict[str, Path], tmp_path: Path) -> None:
+    broken = tmp_path / "broken-ca.pem"
+    broken.write_text("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n")
+    with pytest.raises(ConfigurationError, match=r"Truststore Filename.*cannot be used for TLS"):
+        enable(**pem_keystore(stores["client"], broken))
