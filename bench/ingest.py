@@ -240,6 +240,13 @@ def parquet_rows(directory: Path) -> int:
     return sum(pq.read_metadata(p).num_rows for p in directory.glob("*") if p.is_file())
 
 
+def settle() -> None:
+    """Write back what earlier rounds left dirty in the page cache (gigabytes after a
+    round of batches), so that no round's fsyncs queue behind another's writeback."""
+    os.sync()
+    time.sleep(0.5)
+
+
 def drain(controller: FlowController, timeout: float = 15.0) -> None:
     """Wait until every reading that got its 200 is in a Parquet file."""
     deadline = time.monotonic() + timeout
@@ -259,6 +266,7 @@ def run_headwater(
             script = lua_script(args.scripts, body)
             wrk(url, script, 1.0, args.connections)  # warm up
             drain(controller)
+            settle()
             rows0 = parquet_rows(Path(out))
             stats0 = {n: (s.stats.tasks, s.stats.task_nanos) for n, s in controller.nodes.items()}
             if profiler is not None:
@@ -360,6 +368,7 @@ def run_node_red(red: Path, body: bytes, args: argparse.Namespace) -> dict[str, 
             _wait_for_flow(url, body, 60.0)
             script = lua_script(user_dir, body)
             wrk(url, script, 1.0, args.connections)  # warm up
+            settle()
             figures = wrk(url, script, args.seconds, args.connections)
             figures["readings_per_s"] = figures["ok_per_s"]
         finally:
