@@ -27,6 +27,12 @@ def sha256_hex(data: bytes) -> str:
     return digest
 
 
+def flow_version(text: str) -> str:
+    """The version of a flow: the SHA-256 of its text, so equal files have equal versions
+    (the agent reports it; the hub gives it with a flow it pushes)."""
+    return sha256_hex(text.encode("utf-8"))
+
+
 def uuid5(namespace: uuid.UUID, name: str) -> uuid.UUID:
     """``uuid.uuid5``, the same UUID."""
     digest = _builtin("_sha1", "sha1")(namespace.bytes + name.encode("utf-8")).digest()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from headwater.errors import HeadwaterError
-from headwater.s2s.hubhttp import HubClient, HubResponse, HubUnreachable, Transport
+from headwater.s2s.hubhttp import HubClient, HubUnreachable, Transport
 
 if TYPE_CHECKING:
     import ssl
@@ -113,11 +113,11 @@ class C2Client:
                 failures.append(f"{url}: {exc}")
                 continue
             if response.status_code >= 500:
-                failures.append(f"{url}: {response.status_code} {_detail(response)}")
+                failures.append(f"{url}: {response.status_code} {response.detail()}")
                 continue
             if response.status_code >= 400:
                 raise C2Error(
-                    f"{url} refused: {response.status_code} {_detail(response)}", refused=True
+                    f"{url} refused: {response.status_code} {response.detail()}", refused=True
                 )
             self._first = index
             try:
@@ -126,13 +126,3 @@ class C2Client:
                 data = {}
             return data if isinstance(data, dict) else {}
         raise C2Error("no hub answered: " + "; ".join(failures))
-
-
-def _detail(response: HubResponse) -> str:
-    try:
-        data = response.json()
-    except ValueError:
-        return response.text[:200]
-    if isinstance(data, dict) and "detail" in data:
-        return str(data["detail"])
-    return str(data)[:200]

@@ -22,13 +22,7 @@ from typing import Any
 
 import psutil
 
-from headwater.digests import sha256_hex
 from headwater.engine.controller import FlowController
-
-
-def flow_version(text: str) -> str:
-    """The version of a flow: the SHA-256 of its text, so equal files have equal versions."""
-    return sha256_hex(text.encode("utf-8"))
 
 
 class ResourceMonitor:

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from headwater.agent.heartbeat import flow_version
+from headwater.digests import flow_version
 from headwater.engine.controller import FlowController
 from headwater.errors import ConfigurationError, HeadwaterError
 from headwater.flow.loader import load_flow

@@ -13,7 +13,6 @@ configuration`` the agent receives with its next heartbeat (202 with the operati
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Annotated, Any
 
@@ -22,6 +21,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from headwater.api.dependencies import Authenticator, Registry
+from headwater.digests import flow_version
 from headwater.errors import ApiError, ConfigurationError
 from headwater.flow.loader import FlowDefinitionError, load_flow
 
@@ -82,7 +82,7 @@ async def push_flow(
                 },
                 status_code=422,
             )
-    version = hashlib.sha256(text.encode()).hexdigest()  # as the agent versions a flow
+    version = flow_version(text)  # as the agent versions it
     operation = registry.queue_operation(
         agent_id, "UPDATE", "configuration", {"flow": text, "version": version}
     )

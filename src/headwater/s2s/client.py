@@ -160,9 +160,7 @@ def _json(response: HubResponse) -> dict[str, object]:
 
 
 def _refusal(response: HubResponse) -> str:
-    answer = _json(response)
-    detail = answer.get("detail") or answer.get("message") or response.text[:200]
-    return f"{response.status_code} {detail}".strip()
+    return f"{response.status_code} {response.detail()}".strip()
 
 
 def _describe(exc: Exception) -> str:

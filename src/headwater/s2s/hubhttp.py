@@ -62,6 +62,17 @@ class HubResponse:
         """The body as JSON; ``ValueError`` when it is not."""
         return json.loads(self.content)
 
+    def detail(self) -> str:
+        """Why the hub answered so: its JSON body's ``detail`` (or ``message``), else
+        the start of the body."""
+        try:
+            body = self.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and (body.get("detail") or body.get("message")):
+            return str(body.get("detail") or body.get("message"))
+        return self.text[:200]
+
 
 Transport = Callable[[HubRequest], HubResponse]
 _Key = tuple[str, str, int]
