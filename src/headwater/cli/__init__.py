@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 # Each module defines ``register(subparsers) -> None`` that adds its parser and sets
 # ``func=run`` where ``run(args: argparse.Namespace) -> int`` returns the exit code.
@@ -15,11 +17,31 @@ COMMANDS = (
 )
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help, told the terminal's width: left to itself it asks ``shutil``,
+    which imports bz2, lzma and fnmatch (0.4 MB of a device's memory) on every start."""
+
+    def __init__(self, prog: str) -> None:
+        try:
+            columns = int(os.environ.get("COLUMNS", "")) or os.get_terminal_size().columns
+        except (ValueError, OSError):
+            columns = 80
+        super().__init__(prog, width=columns - 2)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose sub-command parsers (``type(self)``) share ``_Formatter``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole command line, or only the sub-command ``only``: a device running
     ``headwater agent`` then imports none of the others (the hub, the stack, the jobs
     and models services), about 2 MB of its resident memory."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="headwater", description="Edge-to-AI dataflow: run, validate and inspect flows."
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -9,7 +9,6 @@ implementation, with no intermediate calls.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -89,6 +88,8 @@ class Compiler:
         if function is not None:
             return function
         known = sorted(set(FUNCTIONS) | MULTI | AGGREGATES)
+        import difflib  # only for a misspelt name
+
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
         lowered = [k for k in known if k.lower() == name.lower()]
         close = lowered + [c for c in close if c not in lowered]

@@ -224,15 +224,17 @@ class HubClient:
             if idle:
                 return idle.pop(), True
         scheme, host, port = key
+        name = _host_bytes(host)
         try:
-            sock = socket.create_connection((host, port), timeout=self.timeout)
+            # getaddrinfo takes the name as bytes too (typeshed says str only)
+            sock = socket.create_connection((name, port), timeout=self.timeout)  # type: ignore[arg-type]
         except OSError as exc:
             raise HubUnreachable(f"{type(exc).__name__}: {exc}") from exc
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if scheme == "https":
             context = self.ssl_context or default_ssl_context()
             try:
-                sock = context.wrap_socket(sock, server_hostname=host)
+                sock = context.wrap_socket(sock, server_hostname=name)
             except OSError as exc:  # ssl.SSLError is an OSError
                 sock.close()
                 raise HubUnreachable(f"{type(exc).__name__}: {exc}") from exc
@@ -296,3 +298,13 @@ def default_ssl_context() -> ssl.SSLContext:
     import ssl
 
     return ssl.create_default_context()
+
+
+def _host_bytes(host: str) -> bytes:
+    """The host as ``getaddrinfo`` and SNI take it: given text, both encode it with the
+    ``idna`` codec, whose import (with ``stringprep`` and ``unicodedata``) costs a
+    device about 0.3 MB; an ASCII name needs none of that."""
+    try:
+        return host.encode("ascii")
+    except UnicodeEncodeError:
+        return host.encode("idna")

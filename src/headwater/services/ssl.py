@@ -16,7 +16,6 @@ PEM stores are read by the standard library's ``ssl`` alone; only PKCS12 needs t
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -225,7 +224,20 @@ def _trust_only(trusted: str | None) -> None:
 
 
 def _load_chain(context: ssl.SSLContext, chain: bytes, password: str | None) -> None:
-    """``load_cert_chain`` reads only files: give it a private one, gone right after."""
+    """``load_cert_chain`` reads only files. On Linux the chain goes into an anonymous
+    memory file, so a key (a PKCS12 one is unencrypted by then) never touches a disk;
+    elsewhere into a private temporary file, gone right after."""
+    if hasattr(os, "memfd_create") and os.path.isdir("/proc/self/fd"):
+        fd = os.memfd_create("headwater-keystore")
+        try:
+            with os.fdopen(os.dup(fd), "wb") as handle:
+                handle.write(chain)
+            context.load_cert_chain(f"/proc/self/fd/{fd}", password=password)
+        finally:
+            os.close(fd)
+        return
+    import tempfile  # (and its shutil and random) only where memfd is missing
+
     fd, name = tempfile.mkstemp(suffix=".pem")
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -211,7 +211,8 @@ code = main(["agent", "--config", {str(tmp_path / "agent.yaml")!r},
              "--data-dir", {str(tmp_path / "data")!r}, "--duration", "0.5",
              "--log-level", "ERROR"])
 heavy = ("pyarrow", "duckdb", "botocore", "fastapi", "starlette", "uvicorn", "fsspec",
-         "httpx", "httpcore", "ssl", "_hashlib", "email")  # no TLS: OpenSSL stays out
+         "httpx", "httpcore", "ssl", "_hashlib", "email",  # no TLS: OpenSSL stays out
+         "encodings.idna", "difflib")  # nor codecs and helpers only odd input needs
 print(code, sorted(m for m in heavy if m in sys.modules))
 """
     out = subprocess.run(

@@ -241,3 +241,31 @@ def test_a_broken_truststore_is_named(stores: dict[str, Path], tmp_path: Path) -
     broken.write_text("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n")
     with pytest.raises(ConfigurationError, match=r"Truststore Filename.*cannot be used for TLS"):
         enable(**pem_keystore(stores["client"], broken))
+
+
+@pytest.mark.parametrize("memfd", [True, False], ids=["memfd", "tempfile"])
+def test_the_keystore_is_loaded_without_leaving_a_file(
+    stores: dict[str, Path],
+    serve: Serve,
+    memfd: bool,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A PKCS12 key is plain PEM by the time ``ssl`` loads it: in an anonymous memory file
+    where the system has one, else in a temporary file removed at once."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    if not memfd:
+        monkeypatch.delattr("os.memfd_create", raising=False)
+    server = enable(
+        **{
+            "Keystore Filename": str(stores["p12"]),
+            "Keystore Type": "PKCS12",
+            "Keystore Password": "secret",
+        }
+    )
+    client = enable(**pem_keystore(stores["client"], stores["ca"]))
+    port, errors = serve(server.create_server_context())
+    assert talk(client.create_client_context(), port) == b"reading"
+    assert not errors
+    assert list(tmp_path.iterdir()) == []
