@@ -20,13 +20,16 @@ from headwater.provenance import ProvenanceEvent
 from headwater.provenance import ProvenanceEventType as Ev
 
 if TYPE_CHECKING:
+    from headwater.engine.node import ProcessorNode
     from headwater.engine.session import ProcessSession
 
 REMOVED = "\0removed"
 EXPIRED = "\0expired"
 
-_CREATION = frozenset({Ev.CREATE, Ev.RECEIVE, Ev.FETCH, Ev.JOIN})
-_DESCRIBES_CONTENT = frozenset({Ev.CREATE, Ev.RECEIVE, Ev.FETCH, Ev.CONTENT_MODIFIED, Ev.JOIN})
+# Which kinds of event a session recorded per FlowFile, as bits: no set per FlowFile.
+_BIT = {kind: 1 << index for index, kind in enumerate(Ev)}
+_CREATION = _BIT[Ev.CREATE] | _BIT[Ev.RECEIVE] | _BIT[Ev.FETCH] | _BIT[Ev.JOIN]
+_DESCRIBES_CONTENT = _CREATION | _BIT[Ev.CONTENT_MODIFIED]
 
 
 class Record:
@@ -55,13 +58,15 @@ def commit_session(
     now = now_millis()
     component, ctype = node.id, node.type_name
     events = list(session.provenance.events)  # cleared by the session once committed
-    described: dict[str, set[Ev]] = {}
+    described: dict[str, int] = {}
+    bits, kinds_of = _BIT, described.get
     for event in events:
-        described.setdefault(event.flowfile_uuid, set()).add(event.event_type)
+        described[event.flowfile_uuid] = kinds_of(event.flowfile_uuid, 0) | bits[event.event_type]
     children = {c for kids in forks.values() for c in kids}
     children.update(c for e in events if e.event_type is Ev.CLONE for c in e.child_uuids)
 
     routes: dict[FlowFileQueue, list[FlowFile]] = {}
+    resolved: dict[str, list[FlowFileQueue]] = {}  # relationship -> queues ([]: terminated)
     deletes: list[int] = []
     deltas: dict[int, int] = {}
     acks: dict[FlowFileQueue, list[int]] = {}
@@ -87,7 +92,7 @@ def commit_session(
             ack[0] += 1
             ack[1] += original.size
         final[ff.uuid] = (ff, original)
-        kinds = described.get(ff.uuid, ())
+        kinds = kinds_of(ff.uuid, 0)
         if dest == EXPIRED:
             owed.append(owe(Ev.EXPIRE, ff, details="Expiration Threshold reached"))
             removed += 1
@@ -99,24 +104,18 @@ def commit_session(
             assert record.source is not None
             targets = [record.source]
         else:
-            connections = node.outgoing.get(dest)
-            if connections:
-                targets = [c.queue for c in connections]
-            elif dest in node.auto_terminated:
+            found = resolved.get(dest)
+            targets = _resolve(node, dest, resolved) if found is None else found
+            if not targets:
                 drop = f"Auto-Terminated by {dest} Relationship"
-            else:
-                raise FlowFileHandlingError(
-                    f"{component} transferred to {dest!r}, which is neither connected"
-                    " nor auto-terminated"
-                )
         if original is None:
-            if ff.uuid not in children and not _CREATION.intersection(kinds):
+            if not kinds & _CREATION and ff.uuid not in children:
                 owed.append(owe(Ev.CREATE, ff))
         elif drop is None:  # as NiFi, no modification events for a FlowFile that ends
             described_now = bool(kinds)
             content = (ff.claim, ff.offset, ff.size)
             if content != (original.claim, original.offset, original.size):
-                if not _DESCRIBES_CONTENT.intersection(kinds):
+                if not kinds & _DESCRIBES_CONTENT:
                     owed.append(owe(Ev.CONTENT_MODIFIED, ff))
                 described_now = True
             changed = ff.attributes is not original.attributes
@@ -135,7 +134,10 @@ def commit_session(
                 copy.penalized_until = ff.penalized_until
                 final[copy.uuid] = (copy, None)
                 owed.append(owe(Ev.CLONE, ff, child_uuids=(copy.uuid,)))
-            routes.setdefault(queue, []).append(copy)
+            batch = routes.get(queue)
+            if batch is None:
+                batch = routes[queue] = []
+            batch.append(copy)
             if copy.claim:
                 deltas[copy.claim] = deltas.get(copy.claim, 0) + 1
             out_count += 1
@@ -179,6 +181,24 @@ def commit_session(
         stats.flowfiles_removed += removed
         for name, delta in counters.items():
             stats.counters[name] = stats.counters.get(name, 0) + delta
+
+
+def _resolve(
+    node: ProcessorNode, relationship: str, resolved: dict[str, list[FlowFileQueue]]
+) -> list[FlowFileQueue]:
+    """The queues a relationship leads to, once per commit; [] if it is auto-terminated."""
+    connections = node.outgoing.get(relationship)
+    if connections:
+        targets = [c.queue for c in connections]
+    elif relationship in node.auto_terminated:
+        targets = []
+    else:
+        raise FlowFileHandlingError(
+            f"{node.id} transferred to {relationship!r}, which is neither connected"
+            " nor auto-terminated"
+        )
+    resolved[relationship] = targets
+    return targets
 
 
 def _describe_one(

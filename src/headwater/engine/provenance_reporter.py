@@ -2,7 +2,8 @@
 
 A processor says *that* it received, sent or routed a FlowFile; the session fills in
 the FlowFile's final attributes and content at commit, so events always describe
-what was committed.
+what was committed. A SEND is the exception (as in NiFi): it keeps the attributes and
+content the FlowFile had when it left, which each event takes when it is recorded.
 """
 
 from __future__ import annotations
@@ -44,6 +45,11 @@ class ProvenanceReporter:
                 self.component_type,
                 now_millis(),
                 flowfile.attributes,
+                flowfile.entry_date,
+                flowfile.lineage_start,
+                flowfile.size,
+                flowfile.claim,
+                flowfile.offset,
                 transit_uri=transit_uri,
                 details=details,
                 event_duration=millis,
@@ -74,6 +80,38 @@ class ProvenanceReporter:
             source_id=source_system_flowfile_id,
         )
 
+    def receive_many(
+        self,
+        flowfiles: Sequence[FlowFile],
+        transit_uri: str,
+        source_system_flowfile_ids: Sequence[str | None],
+        *,
+        details: str | None = None,
+        millis: int = 0,
+    ) -> None:
+        """``receive`` for FlowFiles that arrived together, from one place."""
+        now, component, ctype = now_millis(), self.component_id, self.component_type
+        self.events += [
+            ProvenanceEvent(
+                Ev.RECEIVE,
+                ff.uuid,
+                component,
+                ctype,
+                now,
+                ff.attributes,
+                ff.entry_date,
+                ff.lineage_start,
+                ff.size,
+                ff.claim,
+                ff.offset,
+                transit_uri=transit_uri,
+                details=details,
+                event_duration=millis,
+                source_system_flowfile_id=source,
+            )
+            for ff, source in zip(flowfiles, source_system_flowfile_ids, strict=True)
+        ]
+
     def fetch(
         self, flowfile: FlowFile, transit_uri: str, *, details: str | None = None, millis: int = 0
     ) -> None:
@@ -85,6 +123,36 @@ class ProvenanceReporter:
     ) -> None:
         """Data went out (PutFile, InvokeHTTP, PublishKafka); kept even on rollback."""
         self._add(Ev.SEND, flowfile, transit_uri=transit_uri, details=details, millis=millis)
+
+    def send_many(
+        self,
+        flowfiles: Sequence[FlowFile],
+        transit_uri: str,
+        *,
+        details: str | None = None,
+        millis: int = 0,
+    ) -> None:
+        """``send`` for FlowFiles that went out together, to one place."""
+        now, component, ctype = now_millis(), self.component_id, self.component_type
+        self.events += [
+            ProvenanceEvent(
+                Ev.SEND,
+                ff.uuid,
+                component,
+                ctype,
+                now,
+                ff.attributes,
+                ff.entry_date,
+                ff.lineage_start,
+                ff.size,
+                ff.claim,
+                ff.offset,
+                transit_uri=transit_uri,
+                details=details,
+                event_duration=millis,
+            )
+            for ff in flowfiles
+        ]
 
     def upload(
         self, flowfile: FlowFile, transit_uri: str, *, details: str | None = None, millis: int = 0

@@ -107,6 +107,28 @@ class ProcessSession:
         self._records[uuid] = Record(None, ff, None)
         return ff
 
+    def receive_many(
+        self, items: Sequence[tuple[str, Mapping[str, str], bytes | memoryview]]
+    ) -> list[FlowFile]:
+        """``receive`` and ``write`` for FlowFiles that arrived together, as (uuid,
+        attributes, content): their contents go into this session's claim in one append
+        (a site-to-site transaction brings thousands)."""
+        records = self._records
+        writer = self._claim_writer()
+        claim, offset = writer.claim, writer.append(b"".join([item[2] for item in items]))
+        now = now_millis()
+        received: list[FlowFile] = []
+        for uuid, attributes, content in items:
+            if uuid in records:
+                raise FlowFileHandlingError(f"{uuid} is already part of this session")
+            size = len(content)
+            attrs = {"filename": uuid, "path": "./", **attributes, "uuid": uuid}
+            ff = FlowFile(uuid, attrs, claim if size else 0, offset, size, now, now)
+            offset += size
+            records[uuid] = Record(None, ff, None)
+            received.append(ff)
+        return received
+
     def add_receipts(self, keys: Iterable[bytes]) -> None:
         """Record these keys of received data in the FlowFile repository in the same
         transaction as this session's FlowFiles (``receipts_among`` finds them later):
@@ -224,12 +246,23 @@ class ProcessSession:
     def transfer_all(
         self, flowfiles: Iterable[FlowFile], relationship: Relationship | str | None = None
     ) -> None:
+        if relationship is None:
+            for ff in flowfiles:
+                self.transfer(ff)
+            return
+        destination = str(relationship)
+        record = self._record
         for ff in flowfiles:
-            self.transfer(ff, relationship)
+            record(ff).destination = destination
 
     def remove(self, flowfile: FlowFile) -> None:
         """End this FlowFile (a DROP event at commit)."""
         self._record(flowfile).destination = REMOVED
+
+    def remove_all(self, flowfiles: Iterable[FlowFile]) -> None:
+        record = self._record
+        for ff in flowfiles:
+            record(ff).destination = REMOVED
 
     def penalize(self, flowfile: FlowFile) -> FlowFile:
         """Keep this FlowFile from being processed again for the penalty duration."""

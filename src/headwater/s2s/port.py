@@ -164,8 +164,7 @@ class InputPort(Processor):
         counts: list[tuple[int, int]] = []
         index = 0
         for transaction in taken:
-            added = 0
-            uri, remote, millis = transaction.transit_uri, transaction.remote, transaction.millis()
+            items = []
             for packet in transaction.packets:
                 key = keys[index]
                 index += 1
@@ -177,19 +176,17 @@ class InputPort(Processor):
                     uuid = packet.attributes["uuid"]
                 else:
                     uuid = new_uuid()
-                ff = session.receive(uuid, packet.attributes)
-                if packet.content:
-                    ff = session.write(ff, packet.content)
-                session.provenance.receive(
-                    ff,
-                    uri,
-                    details=f"Remote Host={remote}",
-                    millis=millis,
-                    source_system_flowfile_id=f"urn:nifi:{uuid}",
-                )
-                session.transfer(ff, self.SUCCESS)
-                added += 1
-            counts.append((added, len(transaction.packets) - added))
+                items.append((uuid, packet.attributes, packet.content))
+            flowfiles = session.receive_many(items)
+            session.provenance.receive_many(
+                flowfiles,
+                transaction.transit_uri,
+                [f"urn:nifi:{ff.uuid}" for ff in flowfiles],
+                details=f"Remote Host={transaction.remote}",
+                millis=transaction.millis(),
+            )
+            session.transfer_all(flowfiles, self.SUCCESS)
+            counts.append((len(flowfiles), len(transaction.packets) - len(flowfiles)))
             transaction.packets = []
         session.add_receipts(fresh)
         duplicates = sum(dup for _, dup in counts)

@@ -134,11 +134,13 @@ class RemoteProcessGroup(SiteToSiteSender):
             )
             context.yield_()
             return 0
-        send = session.provenance.send
-        details = f"Remote Host={urlsplit(result.url).hostname}"
-        for ff in batch:
-            send(ff, result.transaction_url, details=details, millis=result.millis)
-            session.remove(ff)
+        session.provenance.send_many(
+            batch,
+            result.transaction_url,
+            details=f"Remote Host={urlsplit(result.url).hostname}",
+            millis=result.millis,
+        )
+        session.remove_all(batch)
         if batch:
             session.adjust_counter("FlowFiles sent", len(batch))
             session.commit()

@@ -242,6 +242,7 @@ def test_send_keeps_the_attributes_as_sent(run: Callable[..., TestRunner]) -> No
     runner = run(body, (b"x", {"k": "v"}))
     assert types(runner) == ["SEND"]
     send = only(runner, "SEND")
+    assert (send.size, send.entry_date > 0, send.claim != 0) == (1, True, True)
     assert send.attributes["k"] == "v"
     assert "sent.status" not in send.attributes
     assert send.transit_uri == "http://hub/data"

@@ -657,3 +657,53 @@ def test_commit_acknowledges_the_source_queue(harness: Harness) -> None:
     session.transfer(ff, "success")
     session.commit()
     assert (queue.count, queue.bytes) == (0, 0)
+
+
+# -- batches of FlowFiles (site-to-site) ------------------------------------------------
+
+
+def test_receive_many_keeps_uuids_and_writes_every_content_in_one_claim(
+    harness: Harness,
+) -> None:
+    items = [(f"{i:08d}-0000-7000-8000-000000000000", {"n": str(i)}, b"x" * i) for i in range(3)]
+    session = harness.session()
+    received = session.receive_many(items)
+    assert [ff.uuid for ff in received] == [uuid for uuid, _, _ in items]
+    assert received[0].claim == 0 and received[1].claim == received[2].claim != 0
+    with pytest.raises(FlowFileHandlingError, match="already part of this session"):
+        session.receive_many(items[1:2])
+    session.provenance.receive_many(received, "http://agent/t/1", ["a", "b", "c"], millis=7)
+    session.transfer_all(received, "success")
+    session.commit()
+    out = harness.take("out")
+    assert [harness.content(ff) for ff in out] == [b"", b"x", b"xx"]
+    assert [ff.attributes["filename"] for ff in out] == [uuid for uuid, _, _ in items]
+    events = harness.events()
+    assert [(e.event_type, e.size, e.source_system_flowfile_id) for e in events] == [
+        ("RECEIVE", 0, "a"),
+        ("RECEIVE", 1, "b"),
+        ("RECEIVE", 2, "c"),
+    ]
+    assert {e.transit_uri for e in events} == {"http://agent/t/1"}
+    assert {e.event_duration for e in events} == {7}
+
+
+def test_send_many_then_remove_all_records_send_and_drop_per_flowfile(
+    harness: Harness,
+) -> None:
+    made = [harness.enqueue("in1", b"reading", n=str(i)) for i in range(3)]
+    session = harness.session()
+    batch = session.get_batch(10)
+    session.provenance.send_many(batch, "http://hub/t/9", details="Remote Host=hub", millis=3)
+    session.remove_all(batch)
+    session.commit()
+    assert harness.stored("in1") == []
+    events = harness.events()
+    assert [(e.event_type, e.flowfile_uuid) for e in events] == [
+        *(("SEND", ff.uuid) for ff in made),
+        *(("DROP", ff.uuid) for ff in made),
+    ]
+    sends = events[:3]
+    assert {(e.transit_uri, e.details, e.event_duration, e.size) for e in sends} == {
+        ("http://hub/t/9", "Remote Host=hub", 3, 7)
+    }
