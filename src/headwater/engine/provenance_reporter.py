@@ -38,18 +38,12 @@ class ProvenanceReporter:
         alternate: str | None = None,
     ) -> None:
         self.events.append(
-            ProvenanceEvent(
+            ProvenanceEvent.of(
                 kind,
-                flowfile.uuid,
+                flowfile,
                 self.component_id,
                 self.component_type,
                 now_millis(),
-                flowfile.attributes,
-                flowfile.entry_date,
-                flowfile.lineage_start,
-                flowfile.size,
-                flowfile.claim,
-                flowfile.offset,
                 transit_uri=transit_uri,
                 details=details,
                 event_duration=millis,
@@ -60,6 +54,39 @@ class ProvenanceReporter:
                 alternate_identifier_uri=alternate,
             )
         )
+
+    def _add_many(
+        self,
+        kind: Ev,
+        flowfiles: Sequence[FlowFile],
+        transit_uri: str,
+        details: str | None,
+        millis: int,
+        sources: Sequence[str | None],
+    ) -> None:
+        """One event per FlowFile of a batch that crossed to or from one place at once
+        (thousands per site-to-site transaction: positional fields, one clock read)."""
+        now, component, ctype = now_millis(), self.component_id, self.component_type
+        self.events += [
+            ProvenanceEvent(
+                kind,
+                ff.uuid,
+                component,
+                ctype,
+                now,
+                ff.attributes,
+                ff.entry_date,
+                ff.lineage_start,
+                ff.size,
+                ff.claim,
+                ff.offset,
+                transit_uri=transit_uri,
+                details=details,
+                event_duration=millis,
+                source_system_flowfile_id=source,
+            )
+            for ff, source in zip(flowfiles, sources, strict=True)
+        ]
 
     def receive(
         self,
@@ -90,27 +117,9 @@ class ProvenanceReporter:
         millis: int = 0,
     ) -> None:
         """``receive`` for FlowFiles that arrived together, from one place."""
-        now, component, ctype = now_millis(), self.component_id, self.component_type
-        self.events += [
-            ProvenanceEvent(
-                Ev.RECEIVE,
-                ff.uuid,
-                component,
-                ctype,
-                now,
-                ff.attributes,
-                ff.entry_date,
-                ff.lineage_start,
-                ff.size,
-                ff.claim,
-                ff.offset,
-                transit_uri=transit_uri,
-                details=details,
-                event_duration=millis,
-                source_system_flowfile_id=source,
-            )
-            for ff, source in zip(flowfiles, source_system_flowfile_ids, strict=True)
-        ]
+        self._add_many(
+            Ev.RECEIVE, flowfiles, transit_uri, details, millis, source_system_flowfile_ids
+        )
 
     def fetch(
         self, flowfile: FlowFile, transit_uri: str, *, details: str | None = None, millis: int = 0
@@ -133,26 +142,7 @@ class ProvenanceReporter:
         millis: int = 0,
     ) -> None:
         """``send`` for FlowFiles that went out together, to one place."""
-        now, component, ctype = now_millis(), self.component_id, self.component_type
-        self.events += [
-            ProvenanceEvent(
-                Ev.SEND,
-                ff.uuid,
-                component,
-                ctype,
-                now,
-                ff.attributes,
-                ff.entry_date,
-                ff.lineage_start,
-                ff.size,
-                ff.claim,
-                ff.offset,
-                transit_uri=transit_uri,
-                details=details,
-                event_duration=millis,
-            )
-            for ff in flowfiles
-        ]
+        self._add_many(Ev.SEND, flowfiles, transit_uri, details, millis, [None] * len(flowfiles))
 
     def upload(
         self, flowfile: FlowFile, transit_uri: str, *, details: str | None = None, millis: int = 0

@@ -260,6 +260,7 @@ class ProcessSession:
         self._record(flowfile).destination = REMOVED
 
     def remove_all(self, flowfiles: Iterable[FlowFile]) -> None:
+        """``remove`` for each of ``flowfiles``."""
         record = self._record
         for ff in flowfiles:
             record(ff).destination = REMOVED
