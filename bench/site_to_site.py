@@ -6,7 +6,8 @@ event and one receipt per FlowFile). The sender is a flow of its own: a queue fi
 beforehand (as store-and-forward leaves it) drained by a RemoteProcessGroup with
 --tasks concurrent transactions; each transaction is one request of up to --batch
 FlowFiles, confirmed after the hub's commit, then a SEND and a DROP per FlowFile and
-one commit on the sender's side.
+one commit on the sender's side. The sender's provenance is set up as an agent's
+(flows/agent.yaml): no secondary indexes, since an agent's events are searched on the hub.
 
 In the same run, the same bytes (the very streams the sender made, the same size per
 request) are POSTed raw to a bare ASGI endpoint in the hub process that reads the body
@@ -99,6 +100,7 @@ def sender_flow(hub_url: str, batch: int, tasks: int) -> Any:
     return load_flow_dict(
         {
             "flow": "bench-sender",
+            "settings": {"provenance-indexed-fields": "none"},  # as flows/agent.yaml
             "processors": {
                 "source": {"type": "GenerateFlowFile", "enabled": "false"},
                 "send": {

@@ -31,6 +31,7 @@ class Repositories:
             max_age_seconds=settings.provenance_max_age,
             max_bytes=settings.provenance_max_bytes,
             cache_bytes=settings.provenance_cache_bytes,
+            indexed=settings.provenance_indexed_fields,
         )
         repositories = cls(
             SqliteFlowFileRepository(data_dir / "flowfile_repository"),

@@ -105,6 +105,11 @@ class ConnectionDefinition:
     overflow: Overflow | None = None  # store-and-forward cap; None: queue without limit
 
 
+PROVENANCE_FIELDS = ("FlowFileUUID", "ProcessorID", "EventType")
+"""The provenance fields that may be indexed, by NiFi's names
+(``nifi.provenance.repository.indexed.fields``)."""
+
+
 @dataclass(frozen=True)
 class EngineSettings:
     """Engine-wide settings a flow may set under ``settings:``."""
@@ -117,6 +122,7 @@ class EngineSettings:
     provenance_max_age: float = 30 * 86400.0
     provenance_max_bytes: int = 10 * 1024**3
     provenance_cache_bytes: int = 64 * 1024**2  # SQLite's page cache for its writer
+    provenance_indexed_fields: tuple[str, ...] = PROVENANCE_FIELDS  # searched with an index
     content_claim_max_bytes: int = 1024 * 1024
 
 

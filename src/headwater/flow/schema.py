@@ -25,6 +25,7 @@ import yaml
 from headwater.engine.cron import QuartzCron
 from headwater.errors import Problem
 from headwater.flow.model import (
+    PROVENANCE_FIELDS,
     EngineSettings,
     Overflow,
     OverflowStrategy,
@@ -66,6 +67,7 @@ SETTINGS_KEYS = (
     "provenance-max-age",
     "provenance-max-size",
     "provenance-cache-size",
+    "provenance-indexed-fields",
     "content-claim-max-size",
 )
 
@@ -88,6 +90,21 @@ def prioritizer_name(text: str) -> str | None:
 
 def prioritizer_hint(text: str) -> str:
     return nearest(text, list(_PRIORITIZER_NAMES), "prioritizers: " + ", ".join(PRIORITIZERS))
+
+
+def parse_indexed_fields(text: str) -> tuple[str, ...]:
+    """``FlowFileUUID, ProcessorID, EventType``, some of them, or ``none``."""
+    fields = tuple(f.strip() for f in text.split(",") if f.strip())
+    if fields in ((), ("none",)):
+        return ()
+    for field in fields:
+        if field not in PROVENANCE_FIELDS:
+            hint = nearest(field, PROVENANCE_FIELDS)
+            raise ValueError(
+                f"{field!r} is not one of {', '.join(PROVENANCE_FIELDS)} (or 'none')"
+                + (f"; {hint}" if hint else "")
+            )
+    return fields
 
 
 def nearest(name: str, known: Sequence[str], otherwise: str = "") -> str:
@@ -259,6 +276,11 @@ class ValueReader:
             ),
             provenance_cache_bytes=get(
                 "provenance-cache-size", parse_data_size, default.provenance_cache_bytes
+            ),
+            provenance_indexed_fields=get(
+                "provenance-indexed-fields",
+                parse_indexed_fields,
+                default.provenance_indexed_fields,
             ),
             content_claim_max_bytes=get(
                 "content-claim-max-size", parse_data_size, default.content_claim_max_bytes

@@ -10,8 +10,10 @@ ever increase, even after retention has emptied the table. Reads use a small poo
 their own connections, so the API reads while worker threads write (WAL lets readers
 see the last commit without waiting for the writer).
 
-The row layout is in ``provenance_rows``. Only three secondary indexes (FlowFile,
-component, type), because each costs about a microsecond per event. Event ids follow
+The row layout is in ``provenance_rows``. At most three secondary indexes (FlowFile,
+component, type), because each costs about a microsecond per event; a flow names the
+ones it wants (``provenance-indexed-fields``): an agent, whose events are searched on
+the hub they are shipped to, keeps none. Event ids follow
 commit order and timestamps follow it within a session's duration, so time is searched
 by binary search over event ids (with a margin for that skew), and retention always
 removes a prefix of ids, which is what lets the content repository know when no retained
@@ -26,7 +28,7 @@ import math
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,7 @@ from headwater.errors import RepositoryError
 from headwater.provenance import ProvenanceEvent
 from headwater.repository.lineage import MAX_LINEAGE_FLOWFILES, connected_flowfiles, lineage_graph
 from headwater.repository.provenance_rows import (
+    INDEXED_FIELDS,
     INSERT_HEAD,
     SCHEMA,
     SCHEMA_VERSION,
@@ -47,6 +50,7 @@ from headwater.repository.provenance_rows import (
     event_from_row,
     event_rows,
     first_id_at,
+    index_script,
 )
 from headwater.repository.sqlite import WalCheckpointer, flat_params, insert_flat
 
@@ -71,6 +75,7 @@ class SqliteProvenanceRepository:
         max_age_seconds: float = 30 * 86400,
         max_bytes: int = 10 * 1024**3,
         cache_bytes: int = 64 * 1024**2,
+        indexed: Collection[str] = tuple(INDEXED_FIELDS),
     ) -> None:
         self.path = Path(directory) / "provenance.db"
         # SQLite's page cache: the writer's, a quarter for each reader, at most 2 MB for
@@ -100,7 +105,7 @@ class SqliteProvenanceRepository:
                         f" {SCHEMA_VERSION}: move the provenance_repository folder aside to"
                         " start a new one (the FlowFile and content repositories are unaffected)"
                     )
-                self._writer.executescript(SCHEMA)
+                self._writer.executescript(SCHEMA + index_script(indexed))
                 (last,) = self._writer.execute(
                     "SELECT max(coalesce((SELECT max(event_id) FROM event), 0),"
                     " coalesce((SELECT value FROM meta WHERE key = 'last_event_id'), 0))"

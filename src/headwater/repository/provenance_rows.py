@@ -9,7 +9,7 @@ reading back and, for the lineage walk, also in ``event_relative(uuid, event_id)
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,9 +38,6 @@ CREATE TABLE IF NOT EXISTS event (
     component_id TEXT NOT NULL,
     payload BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS event_by_flowfile ON event (flowfile_uuid);
-CREATE INDEX IF NOT EXISTS event_by_component ON event (component_id);
-CREATE INDEX IF NOT EXISTS event_by_type ON event (event_type);
 DROP INDEX IF EXISTS event_by_timestamp;
 DROP INDEX IF EXISTS event_by_claim;
 DROP INDEX IF EXISTS event_by_previous_claim;
@@ -54,6 +51,24 @@ CREATE INDEX IF NOT EXISTS event_relative_by_event ON event_relative (event_id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 PRAGMA user_version = {SCHEMA_VERSION};
 """
+
+INDEXED_FIELDS = {  # NiFi's names (nifi.provenance.repository.indexed.fields): index, column
+    "FlowFileUUID": ("event_by_flowfile", "flowfile_uuid"),
+    "ProcessorID": ("event_by_component", "component_id"),
+    "EventType": ("event_by_type", "event_type"),
+}
+
+
+def index_script(indexed: Collection[str]) -> str:
+    """Create the secondary indexes of ``indexed`` fields and drop the others. Each costs
+    about a microsecond per event written; searches by a field without one scan."""
+    return "".join(
+        f"CREATE INDEX IF NOT EXISTS {index} ON event ({column});\n"
+        if field in indexed
+        else f"DROP INDEX IF EXISTS {index};\n"
+        for field, (index, column) in INDEXED_FIELDS.items()
+    )
+
 
 COLUMNS = "event_id, event_type, timestamp, flowfile_uuid, component_id, payload"
 INSERT_HEAD = f"INSERT INTO event ({COLUMNS})"

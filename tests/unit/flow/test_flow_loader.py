@@ -191,5 +191,13 @@ def test_the_agents_flow_keeps_provenance_small(tmp_path: Path) -> None:
     agent = load_flow(Path(__file__).parents[3] / "flows" / "agent.yaml")
     assert agent.settings.provenance_cache_bytes == 512 * 1024
     assert agent.settings.provenance_max_bytes == 64 * 1024**2
+    assert agent.settings.provenance_indexed_fields == ()
     hub = load_flow_dict({"processors": {}}, "inline")
     assert hub.settings.provenance_cache_bytes == 64 * 1024**2
+    assert hub.settings.provenance_indexed_fields == ("FlowFileUUID", "ProcessorID", "EventType")
+
+
+def test_an_unknown_indexed_field_is_refused_with_the_nearest() -> None:
+    flow = {"processors": {}, "settings": {"provenance-indexed-fields": "EventType, FlowFileUID"}}
+    with pytest.raises(ConfigurationError, match=r"'FlowFileUID' is not one of.*FlowFileUUID"):
+        load_flow_dict(flow, "inline")

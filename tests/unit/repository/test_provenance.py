@@ -290,3 +290,32 @@ def test_the_page_cache_follows_the_setting(tmp_path: Path) -> None:
             assert reader.execute("PRAGMA cache_size").fetchone() == (-128,)
     with SqliteProvenanceRepository(tmp_path / "hub") as hub:
         assert hub._writer.execute("PRAGMA cache_size").fetchone() == (-64 * 1024,)
+
+
+@pytest.mark.parametrize("indexed", [(), ("EventType",)], ids=["none", "type-only"])
+def test_searches_answer_the_same_with_fewer_indexes(
+    tmp_path: Path, indexed: tuple[str, ...]
+) -> None:
+    """An agent keeps no secondary index (its events are searched on the hub): every
+    search still answers, by scanning; reopening with the defaults builds them again."""
+    events = [
+        event("a", ProvenanceEventType.RECEIVE, component="in"),
+        event("b", ProvenanceEventType.SEND, component="out"),
+        event("a", ProvenanceEventType.DROP, component="out"),
+    ]
+    with SqliteProvenanceRepository(tmp_path, indexed=indexed) as repo:
+        repo.register(events)
+        names = {r[0] for r in repo._writer.execute("SELECT name FROM sqlite_master")}
+        assert ("event_by_type" in names, "event_by_flowfile" in names) == (
+            bool(indexed),
+            False,
+        )
+        assert [e.event_type for e in repo.query(flowfile="a", newest_first=False)] == [
+            "RECEIVE",
+            "DROP",
+        ]
+        assert [e.flowfile_uuid for e in repo.query(component="out", event_type="SEND")] == ["b"]
+    with SqliteProvenanceRepository(tmp_path) as again:
+        names = {r[0] for r in again._writer.execute("SELECT name FROM sqlite_master")}
+        assert {"event_by_flowfile", "event_by_component", "event_by_type"} <= names
+        assert again.count() == 3
