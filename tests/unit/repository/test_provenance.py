@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from headwater.errors import RepositoryError
+from headwater.flow.model import PROVENANCE_FIELDS
 from headwater.provenance import ProvenanceEvent, ProvenanceEventType
 from headwater.repository.provenance import SqliteProvenanceRepository
+from headwater.repository.provenance_rows import INDEXED_FIELDS
 
 T0 = 1_700_000_000_000
 
@@ -319,3 +321,4 @@ def test_searches_answer_the_same_with_fewer_indexes(
         names = {r[0] for r in again._writer.execute("SELECT name FROM sqlite_master")}
         assert {"event_by_flowfile", "event_by_component", "event_by_type"} <= names
         assert again.count() == 3
+    assert tuple(INDEXED_FIELDS) == PROVENANCE_FIELDS  # the setting's names, the indexes
