@@ -69,8 +69,8 @@ class HubResponse:
             body = self.json()
         except ValueError:
             body = None
-        if isinstance(body, dict) and (body.get("detail") or body.get("message")):
-            return str(body.get("detail") or body.get("message"))
+        if isinstance(body, dict) and (reason := body.get("detail") or body.get("message")):
+            return str(reason)
         return self.text[:200]
 
 

@@ -127,12 +127,11 @@ class StandardSSLContextService(ControllerService):
     def on_enabled(self, context: ServiceContext) -> None:
         problems: list[Problem] = []
         chain = trusted = None
+        key_password = context.get(self.key_password) or context.get(self.keystore_password)
         if context.get(self.keystore):
             try:
                 chain = _read_keystore(
-                    Path(context[self.keystore]),
-                    context[self.keystore_type],
-                    context.get(self.key_password) or context.get(self.keystore_password),
+                    Path(context[self.keystore]), context[self.keystore_type], key_password
                 )
             except (OSError, ValueError, TypeError) as exc:
                 problems.append(Problem(f"{context.id}.properties.{self.keystore.name}", str(exc)))
@@ -149,9 +148,8 @@ class StandardSSLContextService(ControllerService):
                 )
         if problems:
             raise ConfigurationError(problems)
-        password = None
-        if context.get(self.keystore_type) == PEM:
-            password = context.get(self.key_password) or context.get(self.keystore_password)
+        # A PEM key is still encrypted (ssl decrypts it); a PKCS12 one was converted plain.
+        password = key_password if context.get(self.keystore_type) == PEM else None
         self._material = _Material(chain, trusted, password)
         self._versions = _PROTOCOLS[context[self.protocol]]
         self._check(context, self.truststore, lambda: _trust_only(trusted))
