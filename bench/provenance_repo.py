@@ -20,11 +20,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import uuid_utils
-
 from headwater.provenance import ProvenanceEvent, ProvenanceEventType
 from headwater.repository.provenance import SqliteProvenanceRepository
 from headwater.repository.provenance_rows import event_rows
+from headwater.uuids import uuid7
 
 _TYPES = (
     ProvenanceEventType.RECEIVE,
@@ -40,15 +39,15 @@ def make_events(count: int) -> list[ProvenanceEvent]:
     """Events like a busy flow's: one FlowFile gets several in a row, one FORK in 50."""
     events: list[ProvenanceEvent] = []
     start = time.time_ns() // 1_000_000
-    uuid = str(uuid_utils.uuid7())
+    uuid = uuid7()
     for i in range(count):
         if i % 6 == 0:
-            uuid = str(uuid_utils.uuid7())
+            uuid = uuid7()
         kind = _TYPES[i % 6]
         children: tuple[str, ...] = ()
         if i % 50 == 0:
             kind = ProvenanceEventType.FORK
-            children = (str(uuid_utils.uuid7()), str(uuid_utils.uuid7()))
+            children = (uuid7(), uuid7())
         events.append(
             ProvenanceEvent(
                 event_type=kind,

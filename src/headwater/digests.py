@@ -1,4 +1,4 @@
-"""SHA-256 and uuid5 (SHA-1) by CPython's own digests, without OpenSSL.
+"""SHA-256 and SHA-1 by CPython's own digests, without OpenSSL.
 
 ``hashlib`` loads OpenSSL's libcrypto, 3.4 MB resident, for any digest. An agent that
 speaks plain HTTP to its hub needs two digests (its flow's version, the ids of the
@@ -9,11 +9,11 @@ them) ``hashlib``'s are used, which give the same digests.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 
-def _builtin(module: str, name: str) -> Any:
+def builtin_digest(module: str, name: str) -> Any:
+    """CPython's own ``name`` digest from ``module``, else hashlib's."""
     try:
         return getattr(__import__(module), name)
     except ImportError:
@@ -23,7 +23,7 @@ def _builtin(module: str, name: str) -> Any:
 
 
 def sha256_hex(data: bytes) -> str:
-    digest: str = _builtin("_sha256", "sha256")(data).hexdigest()
+    digest: str = builtin_digest("_sha256", "sha256")(data).hexdigest()
     return digest
 
 
@@ -31,9 +31,3 @@ def flow_version(text: str) -> str:
     """The version of a flow: the SHA-256 of its text, so equal files have equal versions
     (the agent reports it; the hub gives it with a flow it pushes)."""
     return sha256_hex(text.encode("utf-8"))
-
-
-def uuid5(namespace: uuid.UUID, name: str) -> uuid.UUID:
-    """``uuid.uuid5``, the same UUID."""
-    digest = _builtin("_sha1", "sha1")(namespace.bytes + name.encode("utf-8")).digest()
-    return uuid.UUID(bytes=digest[:16], version=5)

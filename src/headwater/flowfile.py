@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-import uuid_utils
+from headwater.uuids import uuid7
 
 CORE_ATTRIBUTES = ("uuid", "filename", "path")
 """Attributes every FlowFile carries in its attribute map."""
@@ -21,9 +21,8 @@ DERIVED_ATTRIBUTES = ("entryDate", "lineageStartDate", "fileSize")
 """Read-only values the Expression Language sees as attributes, kept as fields."""
 
 
-def new_uuid() -> str:
-    """A time-ordered (v7) uuid as text: sortable by creation time."""
-    return str(uuid_utils.uuid7())
+new_uuid = uuid7
+"""A time-ordered (v7) uuid as text: sortable by creation time."""
 
 
 def now_millis() -> int:

@@ -34,7 +34,9 @@ class Repositories:
             indexed=settings.provenance_indexed_fields,
         )
         repositories = cls(
-            SqliteFlowFileRepository(data_dir / "flowfile_repository"),
+            SqliteFlowFileRepository(
+                data_dir / "flowfile_repository", cache_bytes=settings.flowfile_cache_bytes
+            ),
             ContentRepository(
                 data_dir / "content_repository",
                 claim_max_bytes=settings.content_claim_max_bytes,

@@ -122,6 +122,7 @@ class EngineSettings:
     provenance_max_age: float = 30 * 86400.0
     provenance_max_bytes: int = 10 * 1024**3
     provenance_cache_bytes: int = 64 * 1024**2  # SQLite's page cache for its writer
+    flowfile_cache_bytes: int = 2 * 1024**2  # per FlowFile repository connection (SQLite's)
     provenance_indexed_fields: tuple[str, ...] = PROVENANCE_FIELDS  # searched with an index
     content_claim_max_bytes: int = 1024 * 1024
 

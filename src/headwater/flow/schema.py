@@ -68,6 +68,7 @@ SETTINGS_KEYS = (
     "provenance-max-size",
     "provenance-cache-size",
     "provenance-indexed-fields",
+    "flowfile-cache-size",
     "content-claim-max-size",
 )
 
@@ -281,6 +282,9 @@ class ValueReader:
                 "provenance-indexed-fields",
                 parse_indexed_fields,
                 default.provenance_indexed_fields,
+            ),
+            flowfile_cache_bytes=get(
+                "flowfile-cache-size", parse_data_size, default.flowfile_cache_bytes
             ),
             content_claim_max_bytes=get(
                 "content-claim-max-size", parse_data_size, default.content_claim_max_bytes

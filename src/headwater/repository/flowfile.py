@@ -97,8 +97,13 @@ def _flowfile(seq: int, record: bytes) -> FlowFile:
 class SqliteFlowFileRepository:
     """Durable record of which FlowFile sits in which queue, with its attributes."""
 
-    def __init__(self, directory: Path, *, synchronous: str = "FULL") -> None:
+    def __init__(
+        self, directory: Path, *, synchronous: str = "FULL", cache_bytes: int = 2 * 1024**2
+    ) -> None:
         self.directory = Path(directory)
+        # SQLite's page cache, per connection: the writer's, the checkpointer's and one per
+        # reading thread; each fills up to this as the database grows (a backlog on an agent)
+        self._cache_kb = max(64, cache_bytes // 1024)
         self._lock = threading.Lock()  # the writing connection
         self._seq_lock = threading.Lock()
         self._settled = -1  # the settled mark last written
@@ -127,6 +132,7 @@ class SqliteFlowFileRepository:
         )
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={self._synchronous}")
+        db.execute(f"PRAGMA cache_size = {-self._cache_kb}")
         return db
 
     def _reader(self) -> sqlite3.Connection:

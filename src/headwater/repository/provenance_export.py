@@ -18,19 +18,18 @@ claim, and the hub shows the content as unavailable.
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from collections.abc import Mapping
 from contextlib import closing
 from datetime import UTC, datetime
 from typing import Any
 
-from headwater.digests import uuid5
 from headwater.errors import RepositoryError
 from headwater.provenance import ProvenanceEvent, ProvenanceEventType
 from headwater.repository.provenance import SqliteProvenanceRepository
 from headwater.repository.provenance_rows import SELECT, event_from_row
+from headwater.uuids import uuid5
 
-_EVENT_IDS = uuid.UUID("5d6c1bb6-4f0e-4b83-9d43-7a5b1e0c2f41")
+_EVENT_IDS = "5d6c1bb6-4f0e-4b83-9d43-7a5b1e0c2f41"
 """Namespace of the uuids given to events by (platform, event id): stable, so the same
 event sent twice has the same ``eventId``."""
 
@@ -59,7 +58,7 @@ def events_after(
 
 
 def event_uuid(platform: str, event_id: int) -> str:
-    return str(uuid5(_EVENT_IDS, f"{platform}/{event_id}"))
+    return uuid5(_EVENT_IDS, f"{platform}/{event_id}")
 
 
 def to_record(event: ProvenanceEvent, platform: str, hostname: str) -> dict[str, Any]:

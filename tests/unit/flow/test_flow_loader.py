@@ -189,11 +189,13 @@ def test_generated_connection_ids_are_made_unique() -> None:
 
 def test_the_agents_flow_keeps_provenance_small(tmp_path: Path) -> None:
     agent = load_flow(Path(__file__).parents[3] / "flows" / "agent.yaml")
-    assert agent.settings.provenance_cache_bytes == 512 * 1024
+    assert agent.settings.provenance_cache_bytes == 128 * 1024
+    assert agent.settings.flowfile_cache_bytes == 256 * 1024
     assert agent.settings.provenance_max_bytes == 64 * 1024**2
     assert agent.settings.provenance_indexed_fields == ()
     hub = load_flow_dict({"processors": {}}, "inline")
     assert hub.settings.provenance_cache_bytes == 64 * 1024**2
+    assert hub.settings.flowfile_cache_bytes == 2 * 1024**2
     assert hub.settings.provenance_indexed_fields == ("FlowFileUUID", "ProcessorID", "EventType")
 
 

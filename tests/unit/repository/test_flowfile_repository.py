@@ -181,3 +181,12 @@ def test_the_ledger_stays_bounded_without_deletes(repo: SqliteFlowFileRepository
     for first in range(1, 3 * 3000, 3):
         repo.commit([], [], events=(first, first + 2), settled=first - 1)
     assert ledger_rows(repo) <= 2 * 1000 + 4
+
+
+def test_every_connection_keeps_the_page_cache_it_is_given(directory: Path) -> None:
+    repo = SqliteFlowFileRepository(directory, cache_bytes=256 * 1024)
+    try:
+        for conn in (repo._db, repo._reader()):
+            assert conn.execute("PRAGMA cache_size").fetchone() == (-256,)
+    finally:
+        repo.close()
