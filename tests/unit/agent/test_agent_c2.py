@@ -212,7 +212,8 @@ code = main(["agent", "--config", {str(tmp_path / "agent.yaml")!r},
              "--log-level", "ERROR"])
 heavy = ("pyarrow", "duckdb", "botocore", "fastapi", "starlette", "uvicorn", "fsspec",
          "httpx", "httpcore", "ssl", "_hashlib", "email",  # no TLS: OpenSSL stays out
-         "encodings.idna", "difflib")  # nor codecs and helpers only odd input needs
+         "encodings.idna", "difflib",  # nor codecs and helpers only odd input needs
+         "uuid_utils")  # uuids are made by headwater.uuids
 print(code, sorted(m for m in heavy if m in sys.modules))
 """
     out = subprocess.run(
