@@ -99,13 +99,8 @@ class ProcessSession:
         """A new FlowFile that arrived from another system and keeps its ``uuid`` there
         (site-to-site), so the lineage runs on across systems; the caller records the
         RECEIVE event. A uuid already in this session gets FlowFileHandlingError."""
-        if uuid in self._records:
-            raise FlowFileHandlingError(f"{uuid} is already part of this session")
-        attrs = {"filename": uuid, "path": "./", **attributes, "uuid": uuid}
         now = now_millis()
-        ff = FlowFile(uuid, attrs, entry_date=now, lineage_start=lineage_start or now)
-        self._records[uuid] = Record(None, ff, None)
-        return ff
+        return self._received(uuid, attributes, 0, 0, 0, now, lineage_start or now)
 
     def receive_many(
         self, items: Sequence[tuple[str, Mapping[str, str], bytes | memoryview]]
@@ -113,21 +108,36 @@ class ProcessSession:
         """``receive`` and ``write`` for FlowFiles that arrived together, as (uuid,
         attributes, content): their contents go into this session's claim in one append
         (a site-to-site transaction brings thousands)."""
-        records = self._records
         writer = self._claim_writer()
         claim, offset = writer.claim, writer.append(b"".join([item[2] for item in items]))
         now = now_millis()
-        received: list[FlowFile] = []
+        received = self._received
+        flowfiles: list[FlowFile] = []
         for uuid, attributes, content in items:
-            if uuid in records:
-                raise FlowFileHandlingError(f"{uuid} is already part of this session")
             size = len(content)
-            attrs = {"filename": uuid, "path": "./", **attributes, "uuid": uuid}
-            ff = FlowFile(uuid, attrs, claim if size else 0, offset, size, now, now)
+            ff = received(uuid, attributes, claim if size else 0, offset, size, now, now)
+            flowfiles.append(ff)
             offset += size
-            records[uuid] = Record(None, ff, None)
-            received.append(ff)
-        return received
+        return flowfiles
+
+    def _received(
+        self,
+        uuid: str,
+        attributes: Mapping[str, str],
+        claim: int,
+        offset: int,
+        size: int,
+        now: int,
+        lineage_start: int,
+    ) -> FlowFile:
+        """A received FlowFile in this session: its sender's uuid, with the core
+        attributes it lacks; a uuid already here gets FlowFileHandlingError."""
+        if uuid in self._records:
+            raise FlowFileHandlingError(f"{uuid} is already part of this session")
+        attrs = {"filename": uuid, "path": "./", **attributes, "uuid": uuid}
+        ff = FlowFile(uuid, attrs, claim, offset, size, now, lineage_start)
+        self._records[uuid] = Record(None, ff, None)
+        return ff
 
     def add_receipts(self, keys: Iterable[bytes]) -> None:
         """Record these keys of received data in the FlowFile repository in the same

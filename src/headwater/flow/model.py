@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from headwater.processor import ControllerService, Processor
+from headwater.repository.provenance_rows import INDEXED_FIELDS
 
 
 class SchedulingStrategy(StrEnum):
@@ -105,9 +106,9 @@ class ConnectionDefinition:
     overflow: Overflow | None = None  # store-and-forward cap; None: queue without limit
 
 
-PROVENANCE_FIELDS = ("FlowFileUUID", "ProcessorID", "EventType")
+PROVENANCE_FIELDS = tuple(INDEXED_FIELDS)
 """The provenance fields that may be indexed, by NiFi's names
-(``nifi.provenance.repository.indexed.fields``)."""
+(``nifi.provenance.repository.indexed.fields``): the repository's indexes."""
 
 
 @dataclass(frozen=True)
