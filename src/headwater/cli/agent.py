@@ -4,7 +4,7 @@ The configuration (see ``flows/agent-config.yaml`` and docs/agent.md) names the 
 its flow, its data directory and its hubs. The agent runs the flow, sends a heartbeat
 every period and applies the new flows the hubs send, until SIGTERM or Ctrl-C. It
 imports no web framework or columnar library: only the engine, the flow's own
-processor types, httpx and psutil.
+processor types, headwater's own HTTP client (:mod:`headwater.s2s.hubhttp`) and psutil.
 """
 
 from __future__ import annotations

@@ -38,7 +38,6 @@ MULTI = frozenset(
     }
 )
 AGGREGATES = frozenset({"count", "join"})
-functions.load()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +83,10 @@ class Compiler:
         return Compiled(lambda lookup: "".join([render(run(lookup)) for run in runs]))
 
     def lookup_function(self, name: str, start: int) -> Function:
-        function = FUNCTIONS.get(name)
+        function = functions.lookup(name)
         if function is not None:
             return function
-        known = sorted(set(FUNCTIONS) | MULTI | AGGREGATES)
+        known = sorted(set(FUNCTIONS) | MULTI | AGGREGATES)  # all registered by the miss
         import difflib  # only for a misspelt name
 
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
