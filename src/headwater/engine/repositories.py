@@ -32,10 +32,13 @@ class Repositories:
             max_bytes=settings.provenance_max_bytes,
             cache_bytes=settings.provenance_cache_bytes,
             indexed=settings.provenance_indexed_fields,
+            background_checkpoints=settings.background_checkpoints,
         )
         repositories = cls(
             SqliteFlowFileRepository(
-                data_dir / "flowfile_repository", cache_bytes=settings.flowfile_cache_bytes
+                data_dir / "flowfile_repository",
+                cache_bytes=settings.flowfile_cache_bytes,
+                background_checkpoints=settings.background_checkpoints,
             ),
             ContentRepository(
                 data_dir / "content_repository",

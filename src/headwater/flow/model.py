@@ -126,6 +126,7 @@ class EngineSettings:
     flowfile_cache_bytes: int = 2 * 1024**2  # per FlowFile repository connection (SQLite's)
     provenance_indexed_fields: tuple[str, ...] = PROVENANCE_FIELDS  # searched with an index
     content_claim_max_bytes: int = 1024 * 1024
+    background_checkpoints: bool = True  # a thread per repository copies its SQLite WAL
 
 
 @dataclass(frozen=True)

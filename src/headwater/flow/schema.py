@@ -70,7 +70,9 @@ SETTINGS_KEYS = (
     "provenance-indexed-fields",
     "flowfile-cache-size",
     "content-claim-max-size",
+    "repository-checkpoints",
 )
+CHECKPOINT_MODES = ("background", "on-commit")
 
 PRIORITIZERS = (
     "FirstInFirstOutPrioritizer",
@@ -106,6 +108,17 @@ def parse_indexed_fields(text: str) -> tuple[str, ...]:
                 + (f"; {hint}" if hint else "")
             )
     return fields
+
+
+def parse_checkpoints(text: str) -> bool:
+    """``background`` (a thread per repository) or ``on-commit`` (SQLite's own): True
+    for background."""
+    if text not in CHECKPOINT_MODES:
+        hint = nearest(text, CHECKPOINT_MODES)
+        raise ValueError(
+            f"{text!r} is not one of {', '.join(CHECKPOINT_MODES)}" + (f"; {hint}" if hint else "")
+        )
+    return text == "background"
 
 
 def nearest(name: str, known: Sequence[str], otherwise: str = "") -> str:
@@ -288,6 +301,9 @@ class ValueReader:
             ),
             content_claim_max_bytes=get(
                 "content-claim-max-size", parse_data_size, default.content_claim_max_bytes
+            ),
+            background_checkpoints=get(
+                "repository-checkpoints", parse_checkpoints, default.background_checkpoints
             ),
         )
 

@@ -98,7 +98,12 @@ class SqliteFlowFileRepository:
     """Durable record of which FlowFile sits in which queue, with its attributes."""
 
     def __init__(
-        self, directory: Path, *, synchronous: str = "FULL", cache_bytes: int = 2 * 1024**2
+        self,
+        directory: Path,
+        *,
+        synchronous: str = "FULL",
+        cache_bytes: int = 2 * 1024**2,
+        background_checkpoints: bool = True,
     ) -> None:
         self.directory = Path(directory)
         # SQLite's page cache, per connection: the writer's, the checkpointer's and one per
@@ -116,9 +121,11 @@ class SqliteFlowFileRepository:
             self._db = self._connect()
             self._db.executescript(_SCHEMA)
             (top,) = self._db.execute("SELECT coalesce(max(seq), 0) FROM flowfile").fetchone()
-            WalCheckpointer.configure(self._db)
             self._checkpointer = WalCheckpointer(
-                self._connect(), f"flowfile-checkpoint {self.directory}"
+                self._db,
+                self._connect,
+                f"flowfile-checkpoint {self.directory}",
+                background=background_checkpoints,
             )
         except sqlite3.Error as exc:
             raise RepositoryError(f"cannot open FlowFile repository in {directory}: {exc}") from exc

@@ -76,6 +76,7 @@ class SqliteProvenanceRepository:
         max_bytes: int = 10 * 1024**3,
         cache_bytes: int = 64 * 1024**2,
         indexed: Collection[str] = tuple(INDEXED_FIELDS),
+        background_checkpoints: bool = True,
     ) -> None:
         self.path = Path(directory) / "provenance.db"
         # SQLite's page cache: the writer's, a quarter for each reader, at most 2 MB for
@@ -110,13 +111,16 @@ class SqliteProvenanceRepository:
                     "SELECT max(coalesce((SELECT max(event_id) FROM event), 0),"
                     " coalesce((SELECT value FROM meta WHERE key = 'last_event_id'), 0))"
                 ).fetchone()
-                WalCheckpointer.configure(self._writer)
-                checkpoints = self._connect(min(2048, self._cache_kb))
+                self._checkpointer = WalCheckpointer(
+                    self._writer,
+                    lambda: self._connect(min(2048, self._cache_kb)),
+                    f"provenance-checkpoint {self.path}",
+                    background=background_checkpoints,
+                )
             except (sqlite3.Error, RepositoryError):
                 self._writer.close()
                 raise
         self._next_id: int = last + 1
-        self._checkpointer = WalCheckpointer(checkpoints, f"provenance-checkpoint {self.path}")
 
     # -- plumbing ---------------------------------------------------------------------
 

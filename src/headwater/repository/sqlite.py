@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from functools import lru_cache
 from itertools import chain
@@ -88,23 +88,33 @@ class WalCheckpointer:
 
     SQLite's default has the committing connection checkpoint every 1,000 pages, so one
     commit in a few hundred pays for copying and syncing megabytes while every other
-    writer waits (tens to hundreds of milliseconds of tail latency). Here a thread runs
-    PASSIVE checkpoints, which never block the writer, with the GIL released while
-    SQLite copies; ``configure`` raises the writer's own autocheckpoint to
-    ``WAL_PAGES``, by when most frames are already copied.
+    writer waits (tens to hundreds of milliseconds of tail latency). In the background,
+    a thread runs PASSIVE checkpoints, which never block the writer, with the GIL
+    released while SQLite copies, and the writer's own autocheckpoint moves out to
+    ``WAL_PAGES``, by when most frames are already copied. Not in the background (a
+    device's trickle of commits, setting ``repository-checkpoints: on-commit``), SQLite's
+    default stands: no thread, no second connection, no wake-ups ten times a second.
     """
 
-    def __init__(self, conn: sqlite3.Connection, name: str, seconds: float = 0.1) -> None:
-        self._conn = conn
+    def __init__(
+        self,
+        writer: sqlite3.Connection,
+        connect: Callable[[], sqlite3.Connection],
+        name: str,
+        *,
+        background: bool = True,
+        seconds: float = 0.1,
+    ) -> None:
+        self._thread: threading.Thread | None = None
+        if not background:
+            return
+        writer.execute(f"PRAGMA wal_autocheckpoint = {WAL_PAGES}")
+        writer.execute(f"PRAGMA journal_size_limit = {WAL_PAGES * 4096}")
+        self._conn = connect()
         self._seconds = seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
-
-    @staticmethod
-    def configure(writer: sqlite3.Connection) -> None:
-        writer.execute(f"PRAGMA wal_autocheckpoint = {WAL_PAGES}")
-        writer.execute(f"PRAGMA journal_size_limit = {WAL_PAGES * 4096}")
 
     def _loop(self) -> None:
         try:
@@ -116,5 +126,6 @@ class WalCheckpointer:
             self._conn.close()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()

@@ -193,10 +193,18 @@ def test_the_agents_flow_keeps_provenance_small(tmp_path: Path) -> None:
     assert agent.settings.flowfile_cache_bytes == 256 * 1024
     assert agent.settings.provenance_max_bytes == 64 * 1024**2
     assert agent.settings.provenance_indexed_fields == ()
+    assert agent.settings.background_checkpoints is False
     hub = load_flow_dict({"processors": {}}, "inline")
+    assert hub.settings.background_checkpoints is True
     assert hub.settings.provenance_cache_bytes == 64 * 1024**2
     assert hub.settings.flowfile_cache_bytes == 2 * 1024**2
     assert hub.settings.provenance_indexed_fields == ("FlowFileUUID", "ProcessorID", "EventType")
+
+
+def test_an_unknown_checkpoint_mode_is_refused_with_the_choices() -> None:
+    flow = {"processors": {}, "settings": {"repository-checkpoints": "on-comit"}}
+    with pytest.raises(ConfigurationError, match=r"not one of background, on-commit.*'on-commit'"):
+        load_flow_dict(flow, "inline")
 
 
 def test_an_unknown_indexed_field_is_refused_with_the_nearest() -> None:
