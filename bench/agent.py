@@ -23,7 +23,11 @@ brings none of them, so the second run starts the agent with them hidden. The sa
 also puts a `.pth` file in site-packages that imports certifi, importlib.resources,
 pathlib and zipfile into every interpreter at start-up (its egress proxy's CA, about
 3 MB); a device has no such file, so the second run starts Python with `-S` and the
-same `sys.path` the `.pth` files would have made, without running their code.
+same `sys.path` the `.pth` files would have made, without running their code. And the
+sandbox sets PYTHONDONTWRITEBYTECODE over an editable install, so no headwater module
+would have its bytecode and every start would compile them all from source (0.2 MB
+more resident, and the CPU of it); `pip install` compiles a package's bytecode, so the
+bench writes it first (compileall, into the package's `__pycache__` folders).
 
     python bench/agent.py [--seconds 120] [--only readings|device]
 """
@@ -161,11 +165,21 @@ def tls_init(root: Path) -> Path:
     return folder
 
 
+def compile_bytecode() -> None:
+    """The package's ``.pyc`` files, as ``pip install`` leaves them."""
+    import compileall
+
+    import headwater
+
+    compileall.compile_dir(Path(headwater.__file__).parent, quiet=1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--only", choices=("readings", "device"))
     args = parser.parse_args()
+    compile_bytecode()
     readings = "(a) agent, readings only (no camera, no classifier)"
     with tempfile.TemporaryDirectory(prefix="hw-agent-") as tmp:
         root = Path(tmp)

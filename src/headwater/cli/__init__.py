@@ -1,13 +1,20 @@
-"""The ``headwater`` command line: one module per sub-command, each with ``register``."""
+"""The ``headwater`` command line: one module per sub-command, each with ``register``.
+
+argparse, with the gettext module it brings, is 0.35 MB of a device's memory, so it
+loads only when a command line needs it: a plain ``headwater agent --config AGENT.yaml``
+is read without it (:func:`headwater.cli.agent.plain_args`).
+"""
 
 from __future__ import annotations
 
-import argparse
 import importlib
-import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
+    from types import SimpleNamespace
 
 # Each module defines ``register(subparsers) -> None`` that adds its parser and sets
 # ``func=run`` where ``run(args: argparse.Namespace) -> int`` returns the exit code.
@@ -17,31 +24,13 @@ COMMANDS = (
 )
 
 
-class _Formatter(argparse.HelpFormatter):
-    """argparse's help, told the terminal's width: left to itself it asks ``shutil``,
-    which imports bz2, lzma and fnmatch (0.4 MB of a device's memory) on every start."""
-
-    def __init__(self, prog: str) -> None:
-        try:
-            columns = int(os.environ.get("COLUMNS", "")) or os.get_terminal_size().columns
-        except (ValueError, OSError):
-            columns = 80
-        super().__init__(prog, width=columns - 2)
-
-
-class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose sub-command parsers (``type(self)``) share ``_Formatter``."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", _Formatter)
-        super().__init__(*args, **kwargs)
-
-
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole command line, or only the sub-command ``only``: a device running
     ``headwater agent`` then imports none of the others (the hub, the stack, the jobs
     and models services), about 2 MB of its resident memory."""
-    parser = _Parser(
+    from headwater.cli.parsing import Parser
+
+    parser = Parser(
         prog="headwater", description="Edge-to-AI dataflow: run, validate and inspect flows."
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -53,7 +42,13 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     chosen = argv[0] if argv and argv[0] in COMMANDS else None
-    args = build_parser(chosen).parse_args(argv)
+    args: argparse.Namespace | SimpleNamespace | None = None
+    if chosen == "agent":
+        from headwater.cli.agent import plain_args
+
+        args = plain_args(argv[1:])
+    if args is None:
+        args = build_parser(chosen).parse_args(argv)
     code: int = args.func(args)
     return code
 

@@ -9,14 +9,18 @@ processor types, headwater's own HTTP client (:mod:`headwater.s2s.hubhttp`) and 
 
 from __future__ import annotations
 
-import argparse
 import signal
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
-from headwater.cli.common import add_running_options, print_problems, start_logging
+from headwater.cli.common import add_running_options, print_problems, seconds, start_logging
 from headwater.errors import ConfigurationError, HeadwaterError
+
+if TYPE_CHECKING:
+    import argparse
 
 
 def register(subparsers: Any) -> None:
@@ -33,7 +37,33 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+_PLAIN: dict[str, tuple[str, Callable[[str], object]]] = {
+    "--config": ("config", Path),
+    "--data-dir": ("data_dir", Path),
+    "--duration": ("duration", seconds),
+    "--log-level": ("log_level", str),
+}
+
+
+def plain_args(argv: Sequence[str]) -> SimpleNamespace | None:
+    """``--option value`` pairs of the options above, read without argparse; None for
+    anything else (help, a misspelt option, a bad value, no ``--config``), which
+    argparse then reads and explains. A test holds both to the same result."""
+    values: dict[str, object] = {"data_dir": None, "duration": None, "log_level": "INFO"}
+    if len(argv) % 2:
+        return None
+    for option, text in zip(argv[::2], argv[1::2], strict=True):
+        if option not in _PLAIN or text.startswith("-"):
+            return None
+        name, parse = _PLAIN[option]
+        try:
+            values[name] = parse(text)
+        except Exception:  # argparse says what is wrong with it
+            return None
+    return SimpleNamespace(command="agent", **values, func=run) if "config" in values else None
+
+
+def run(args: argparse.Namespace | SimpleNamespace) -> int:
     from dataclasses import replace
 
     from headwater.agent.config import load_agent_config

@@ -1,21 +1,27 @@
 """Small pieces the sub-commands share; light to import (the services' commands use it
-without loading the flow engine)."""
+without loading the flow engine, the agent without loading argparse)."""
 
 from __future__ import annotations
 
-import argparse
 import logging
 import math
 import sys
+from typing import TYPE_CHECKING
 
 from headwater.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    import argparse
+    from types import SimpleNamespace
 
 
 def assignment(text: str) -> tuple[str, str]:
     """``name=value`` as a pair, for argparse ``type=``; argparse reports the error."""
     name, sep, value = text.partition("=")
     if not sep or not name:
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+        from argparse import ArgumentTypeError
+
+        raise ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
     return name, value
 
 
@@ -39,7 +45,9 @@ def seconds(text: str) -> float:
     except ValueError:
         value = 0.0
     if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+        from argparse import ArgumentTypeError
+
+        raise ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
     return value
 
 
@@ -51,7 +59,7 @@ def add_running_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
 
 
-def start_logging(args: argparse.Namespace) -> None:
+def start_logging(args: argparse.Namespace | SimpleNamespace) -> None:
     """Log records to stderr at ``--log-level``, with time, level and logger."""
     logging.basicConfig(
         level=args.log_level.upper(),

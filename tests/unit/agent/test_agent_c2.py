@@ -213,6 +213,7 @@ code = main(["agent", "--config", {str(tmp_path / "agent.yaml")!r},
 heavy = ("pyarrow", "duckdb", "botocore", "fastapi", "starlette", "uvicorn", "fsspec",
          "httpx", "httpcore", "ssl", "_hashlib", "email",  # no TLS: OpenSSL stays out
          "encodings.idna", "difflib",  # nor codecs and helpers only odd input needs
+         "argparse", "gettext",  # a plain command line is read without argparse
          "uuid_utils")  # uuids are made by headwater.uuids
 print(code, sorted(m for m in heavy if m in sys.modules))
 """
