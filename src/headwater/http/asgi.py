@@ -32,6 +32,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 Hook = Callable[[], Coroutine[Any, Any, None]]
 
 
+KEEP_ALIVE_SECONDS = 60
+"""How long an idle client's connection stays open. uvicorn's own 5 s is an agent's
+heartbeat period: every heartbeat then opened a new connection, with a TLS handshake on
+both sides and, on the agent, OpenSSL's allocations for it each time."""
+
+
 class AsgiServer:
     """Serves ``app`` on ``host:port`` until ``stop``; ``start`` returns once accepting."""
 
@@ -65,6 +71,7 @@ class AsgiServer:
             lifespan="off",
             access_log=False,
             server_header=False,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
         self._server = uvicorn.Server(config)
         self._socket: socket.socket | None = None
