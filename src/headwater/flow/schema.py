@@ -102,11 +102,7 @@ def parse_indexed_fields(text: str) -> tuple[str, ...]:
         return ()
     for field in fields:
         if field not in PROVENANCE_FIELDS:
-            hint = nearest(field, PROVENANCE_FIELDS)
-            raise ValueError(
-                f"{field!r} is not one of {', '.join(PROVENANCE_FIELDS)} (or 'none')"
-                + (f"; {hint}" if hint else "")
-            )
+            raise not_one_of(field, PROVENANCE_FIELDS, " (or 'none')")
     return fields
 
 
@@ -114,11 +110,16 @@ def parse_checkpoints(text: str) -> bool:
     """``background`` (a thread per repository) or ``on-commit`` (SQLite's own): True
     for background."""
     if text not in CHECKPOINT_MODES:
-        hint = nearest(text, CHECKPOINT_MODES)
-        raise ValueError(
-            f"{text!r} is not one of {', '.join(CHECKPOINT_MODES)}" + (f"; {hint}" if hint else "")
-        )
+        raise not_one_of(text, CHECKPOINT_MODES)
     return text == "background"
+
+
+def not_one_of(text: str, choices: Sequence[str], also: str = "") -> ValueError:
+    """The error for a value outside ``choices``, naming them and the nearest."""
+    hint = nearest(text, choices)
+    return ValueError(
+        f"{text!r} is not one of {', '.join(choices)}{also}" + (f"; {hint}" if hint else "")
+    )
 
 
 def nearest(name: str, known: Sequence[str], otherwise: str = "") -> str:
