@@ -27,11 +27,17 @@ pytestmark = pytest.mark.integration
 MAX_PACKET = 65536
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def _free_ports(count: int) -> list[int]:
+    """Distinct ports on 127.0.0.1 that nothing listens on: all bound at once, then
+    released (one at a time, the kernel may hand out the same port twice)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 class Mosquitto:
@@ -43,7 +49,7 @@ class Mosquitto:
             )
         self.binary = binary
         self.root = Path(tempfile.mkdtemp(prefix="headwater-mqtt-"))
-        self.port, self.tls_port = _free_port(), _free_port()
+        self.port, self.tls_port = _free_ports(2)
         self.ca = trustme.CA()
         cert = self.ca.issue_cert("127.0.0.1")
         cert.cert_chain_pems[0].write_to_path(str(self.root / "cert.pem"))
