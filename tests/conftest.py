@@ -8,7 +8,6 @@ stopped when its fixture ends.
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,15 +18,9 @@ from pyftpdlib.authorizers import DummyAuthorizer  # type: ignore[import-untyped
 from pyftpdlib.handlers import FTPHandler  # type: ignore[import-untyped]
 from pyftpdlib.servers import ThreadedFTPServer  # type: ignore[import-untyped]
 
+from ports import free_port
+
 FTP_USER, FTP_PASSWORD = "camera", "secret"
-
-
-def free_port() -> int:
-    """A port on 127.0.0.1 nothing listens on (bound once, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class FtpServer:
@@ -65,10 +58,6 @@ class Servers:
         self.home = home
         self._ftp: list[FtpServer] = []
         self._moto: list[ThreadedMotoServer] = []
-
-    @staticmethod
-    def free_port() -> int:
-        return free_port()
 
     def ftp(self, port: int = 0) -> FtpServer:
         home = self.home / f"ftp{len(self._ftp)}"

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ import yaml
 
 from headwater.models.testing import prepared_cache
 from headwater.repository.provenance import SqliteProvenanceRepository
+from ports import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -51,13 +51,6 @@ def wait_for(probe: Callable[[], T | None], what: str, timeout: float = 60.0) ->
             return found
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

@@ -25,6 +25,8 @@ import pyarrow.parquet as pq
 import pytest
 from flowharness import SENSOR_SCHEMA, Hub, RunFlow, poll, seed_path
 
+from ports import free_ports
+
 pytestmark = pytest.mark.e2e
 
 
@@ -263,7 +265,7 @@ def check_retry_loop(hub: Hub, node_id: str, loop: str, endpoint: str) -> None:
 def test_unreachable_s3_and_ftp_retry_penalized_show_a_bulletin_and_lose_nothing(
     run_flow: RunFlow, tmp_path: Path, servers: Any
 ) -> None:
-    s3_port, ftp_port = servers.free_port(), servers.free_port()
+    s3_port, ftp_port = free_ports(2)
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     for name, data in IMAGES.items():

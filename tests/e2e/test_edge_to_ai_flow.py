@@ -51,6 +51,7 @@ from headwater.models.verification import photo
 from headwater.processors.attributes import UpdateAttribute
 from headwater.processors.routing import RouteOnAttribute
 from headwater.testing import TestRunner
+from ports import free_ports
 
 pytestmark = pytest.mark.e2e
 
@@ -423,13 +424,11 @@ def test_an_image_the_detector_refuses_waits_in_failed_with_the_reason_not_the_k
 
 
 @pytest.mark.timeout(120)
-def test_images_wait_for_a_detector_that_is_not_up_yet(
-    tmp_path: Path, servers: Any, closed_port: int
-) -> None:
+def test_images_wait_for_a_detector_that_is_not_up_yet(tmp_path: Path, servers: Any) -> None:
     """`up` may start the hub before the models service is ready: the call is retried
     (detector_retry_wait apart) and the image gets its row once the detector answers."""
     ftp = servers.ftp()
-    later = servers.free_port()
+    closed_port, later = free_ports(2)
     lake = tmp_path / "lake"
     nowhere = f"http://127.0.0.1:{closed_port}"
     parameters = {

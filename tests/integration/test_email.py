@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import json
-import socket
 import ssl
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from headwater.flow.model import Schedule
 from headwater.processors.email_put import PutEmail
 from headwater.services.ssl import StandardSSLContextService
 from headwater.testing import TestRunner
+from ports import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -43,13 +43,6 @@ class _Mailbox:
         mail = email.message_from_bytes(envelope.content)
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), mail))
         return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:

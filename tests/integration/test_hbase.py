@@ -20,18 +20,12 @@ from headwater.processors.hbase_put import PutHBaseJSON, PutHBaseRecord
 from headwater.services.hbase import HBaseThriftClientService
 from headwater.services.records.json import JsonTreeReader
 from headwater.testing import TestRunner
+from ports import free_port
 
 pytestmark = pytest.mark.integration
 import happybase  # noqa: E402
 import Hbase_thrift  # type: ignore[import-not-found]  # noqa: E402 - loaded by happybase
 from thriftpy2.rpc import make_server  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class _HBase:
@@ -75,7 +69,7 @@ class _HBase:
 class ThriftServer:
     def __init__(self, handler: _HBase, port: int = 0) -> None:
         self.handler = handler
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.server = make_server(Hbase_thrift.Hbase, handler, "127.0.0.1", self.port)
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
@@ -198,7 +192,7 @@ def test_bad_input_and_hbase_refusals_go_to_failure_with_the_reason(hbase: Thrif
 
 
 def test_thrift_server_down_keeps_flowfiles_queued_then_delivers() -> None:
-    port = _free_port()
+    port = free_port()
     runner = _runner(PutHBaseRecord, port)
     runner.enqueue(json.dumps(reading(5)))
     runner.run(stop=False)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -29,6 +28,8 @@ import pytest
 import yaml
 from aiosmtpd.controller import Controller
 
+from ports import free_port
+
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,13 +38,6 @@ KEY = "integration-key"
 SEEDJOBS = "/api/v1/projects/tspann/edge-to-ai"
 SCRATCH = "/api/v1/projects/tspann/scratch"
 FINAL = ("succeeded", "failed", "stopped", "timedout")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class Inbox:

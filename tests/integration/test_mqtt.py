@@ -21,23 +21,11 @@ from headwater.processors.mqtt_consume import ConsumeMQTT
 from headwater.processors.mqtt_publish import PublishMQTT
 from headwater.services.ssl import StandardSSLContextService
 from headwater.testing import TestRunner
+from ports import free_ports
 
 pytestmark = pytest.mark.integration
 
 MAX_PACKET = 65536
-
-
-def _free_ports(count: int) -> list[int]:
-    """Distinct ports on 127.0.0.1 that nothing listens on: all bound at once, then
-    released (one at a time, the kernel may hand out the same port twice)."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 class Mosquitto:
@@ -49,7 +37,7 @@ class Mosquitto:
             )
         self.binary = binary
         self.root = Path(tempfile.mkdtemp(prefix="headwater-mqtt-"))
-        self.port, self.tls_port = _free_ports(2)
+        self.port, self.tls_port = free_ports(2)
         self.ca = trustme.CA()
         cert = self.ca.issue_cert("127.0.0.1")
         cert.cert_chain_pems[0].write_to_path(str(self.root / "cert.pem"))

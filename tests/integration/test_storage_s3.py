@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 import time
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 from headwater.processors.storage_s3 import FetchS3Object, PutS3Object
 from headwater.storage import FAIL, IGNORE, REPLACE, StorageError, open_storage
 from headwater.testing import TestRunner
+from ports import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -82,15 +82,8 @@ def test_put_then_fetch_round_trips(endpoint: str, s3: Any) -> None:
     assert "FETCH" in fetch.provenance_types()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def test_unreachable_endpoint_goes_to_failure_penalized() -> None:
-    dead = f"http://127.0.0.1:{_free_port()}"
+    dead = f"http://127.0.0.1:{free_port()}"
     runner = TestRunner(PutS3Object, _props(dead, **{"Communications Timeout": "2 sec"}))
     runner.enqueue(JPEG, filename="cat.jpg")
     started = time.monotonic()
@@ -106,7 +99,7 @@ def test_unreachable_endpoint_goes_to_failure_penalized() -> None:
 
 
 def test_unreachable_endpoint_fails_one_returns_the_rest_and_yields() -> None:
-    dead = f"http://127.0.0.1:{_free_port()}"
+    dead = f"http://127.0.0.1:{free_port()}"
     runner = TestRunner(PutS3Object, _props(dead, **{"Communications Timeout": "2 sec"}))
     for index in range(20):
         runner.enqueue(JPEG, filename=f"cat{index}.jpg")

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from test_site_to_site import PORT, HubProcess, _empty_app
+from test_site_to_site import PORT, HubProcess
 
-from headwater.api.server import ApiServer
 from headwater.engine.controller import FlowController
 from headwater.flow.loader import load_flow_dict
+from ports import free_port
 
 QUEUE = "make/success/send"
 MADE = 30
@@ -65,14 +65,6 @@ def wait_for(probe: Callable[[], T], what: str, timeout: float = 20.0) -> T:
             return found
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-def free_port() -> int:
-    probe = ApiServer(_empty_app(), "127.0.0.1", 0)
-    probe.start()
-    port = probe.port
-    probe.stop()
-    return port
 
 
 def test_past_the_cap_the_oldest_go_and_the_rest_arrive_oldest_first_once(

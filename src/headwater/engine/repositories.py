@@ -33,12 +33,14 @@ class Repositories:
             cache_bytes=settings.provenance_cache_bytes,
             indexed=settings.provenance_indexed_fields,
             background_checkpoints=settings.background_checkpoints,
+            page_size=settings.page_size,
         )
         repositories = cls(
             SqliteFlowFileRepository(
                 data_dir / "flowfile_repository",
                 cache_bytes=settings.flowfile_cache_bytes,
                 background_checkpoints=settings.background_checkpoints,
+                page_size=settings.page_size,
             ),
             ContentRepository(
                 data_dir / "content_repository",

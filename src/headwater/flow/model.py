@@ -127,6 +127,7 @@ class EngineSettings:
     provenance_indexed_fields: tuple[str, ...] = PROVENANCE_FIELDS  # searched with an index
     content_claim_max_bytes: int = 1024 * 1024
     background_checkpoints: bool = True  # a thread per repository copies its SQLite WAL
+    page_size: int = 65_536  # SQLite's page size for repositories created from now on
 
 
 @dataclass(frozen=True)

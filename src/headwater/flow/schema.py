@@ -71,6 +71,7 @@ SETTINGS_KEYS = (
     "flowfile-cache-size",
     "content-claim-max-size",
     "repository-checkpoints",
+    "repository-page-size",
 )
 CHECKPOINT_MODES = ("background", "on-commit")
 
@@ -112,6 +113,14 @@ def parse_checkpoints(text: str) -> bool:
     if text not in CHECKPOINT_MODES:
         raise not_one_of(text, CHECKPOINT_MODES)
     return text == "background"
+
+
+def parse_page_size(text: str) -> int:
+    """A SQLite page size: a power of two from 512 bytes to 64 KB."""
+    size = parse_data_size(text)
+    if size < 512 or size > 65_536 or size & (size - 1):
+        raise ValueError(f"{text!r} is not a SQLite page size: a power of two, 512 B to 64 KB")
+    return size
 
 
 def not_one_of(text: str, choices: Sequence[str], also: str = "") -> ValueError:
@@ -306,6 +315,7 @@ class ValueReader:
             background_checkpoints=get(
                 "repository-checkpoints", parse_checkpoints, default.background_checkpoints
             ),
+            page_size=get("repository-page-size", parse_page_size, default.page_size),
         )
 
     def read_overflow(self, value: object, path: str) -> Overflow | None:

@@ -104,8 +104,10 @@ class SqliteFlowFileRepository:
         synchronous: str = "FULL",
         cache_bytes: int = 2 * 1024**2,
         background_checkpoints: bool = True,
+        page_size: int = 65_536,
     ) -> None:
         self.directory = Path(directory)
+        self._page_size = page_size
         # SQLite's page cache, per connection: the writer's, the checkpointer's and one per
         # reading thread; each fills up to this as the database grows (a backlog on an agent)
         self._cache_kb = max(64, cache_bytes // 1024)
@@ -137,6 +139,7 @@ class SqliteFlowFileRepository:
         db = sqlite3.connect(
             self.directory / "flowfiles.db", isolation_level=None, check_same_thread=False
         )
+        db.execute(f"PRAGMA page_size = {self._page_size}")  # a new database's, before WAL
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={self._synchronous}")
         db.execute(f"PRAGMA cache_size = {-self._cache_kb}")

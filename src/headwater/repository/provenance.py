@@ -77,8 +77,10 @@ class SqliteProvenanceRepository:
         cache_bytes: int = 64 * 1024**2,
         indexed: Collection[str] = tuple(INDEXED_FIELDS),
         background_checkpoints: bool = True,
+        page_size: int = 65_536,
     ) -> None:
         self.path = Path(directory) / "provenance.db"
+        self._page_size = page_size
         # SQLite's page cache: the writer's, a quarter for each reader, at most 2 MB for
         # the checkpointer. A hub's writer keeps its indexes' hot pages in 64 MB; an
         # agent's caches would otherwise grow with its repository (``provenance-cache-size``).
@@ -128,6 +130,7 @@ class SqliteProvenanceRepository:
         conn = sqlite3.connect(
             self.path, isolation_level=None, check_same_thread=False, timeout=30.0
         )
+        conn.execute(f"PRAGMA page_size = {self._page_size}")  # a new database's, before WAL
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute(f"PRAGMA cache_size = {-cache_kb}")

@@ -78,9 +78,18 @@ def select_in(db: sqlite3.Connection, head: str, values: Sequence[Any]) -> list[
     return rows
 
 
-WAL_PAGES = 16_384
-"""A writer checkpoints itself past 64 MB of WAL (4 KiB pages): the backstop when the
-checkpointer falls behind."""
+WAL_BACKSTOP = 64 * 1024**2
+"""In the background, a writer checkpoints itself past this much WAL: the backstop when
+the checkpointer falls behind."""
+WAL_ON_COMMIT = 4 * 1024**2
+"""On commit, a writer checkpoints past this much WAL: SQLite's default of 1,000 pages,
+at its default page size of 4 KB, whatever the page size."""
+
+
+def wal_pages(writer: sqlite3.Connection, size: int) -> int:
+    """How many of ``writer``'s pages make ``size`` bytes."""
+    (page,) = writer.execute("PRAGMA page_size").fetchone()
+    return max(1, size // page)
 
 
 class WalCheckpointer:
@@ -91,9 +100,10 @@ class WalCheckpointer:
     writer waits (tens to hundreds of milliseconds of tail latency). In the background,
     a thread runs PASSIVE checkpoints, which never block the writer, with the GIL
     released while SQLite copies, and the writer's own autocheckpoint moves out to
-    ``WAL_PAGES``, by when most frames are already copied. Not in the background (a
-    device's trickle of commits, setting ``repository-checkpoints: on-commit``), SQLite's
-    default stands: no thread, no second connection, no wake-ups ten times a second.
+    ``WAL_BACKSTOP``, by when most frames are already copied. Not in the background (a
+    device's trickle of commits, setting ``repository-checkpoints: on-commit``), the
+    writer checkpoints every ``WAL_ON_COMMIT``: no thread, no second connection, no
+    wake-ups ten times a second.
     """
 
     def __init__(
@@ -107,9 +117,10 @@ class WalCheckpointer:
     ) -> None:
         self._thread: threading.Thread | None = None
         if not background:
+            writer.execute(f"PRAGMA wal_autocheckpoint = {wal_pages(writer, WAL_ON_COMMIT)}")
             return
-        writer.execute(f"PRAGMA wal_autocheckpoint = {WAL_PAGES}")
-        writer.execute(f"PRAGMA journal_size_limit = {WAL_PAGES * 4096}")
+        writer.execute(f"PRAGMA wal_autocheckpoint = {wal_pages(writer, WAL_BACKSTOP)}")
+        writer.execute(f"PRAGMA journal_size_limit = {WAL_BACKSTOP}")
         self._conn = connect()
         self._seconds = seconds
         self._stop = threading.Event()

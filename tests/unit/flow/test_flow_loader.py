@@ -194,8 +194,10 @@ def test_the_agents_flow_keeps_provenance_small(tmp_path: Path) -> None:
     assert agent.settings.provenance_max_bytes == 64 * 1024**2
     assert agent.settings.provenance_indexed_fields == ()
     assert agent.settings.background_checkpoints is False
+    assert agent.settings.page_size == 4096
     hub = load_flow_dict({"processors": {}}, "inline")
     assert hub.settings.background_checkpoints is True
+    assert hub.settings.page_size == 65536
     assert hub.settings.provenance_cache_bytes == 64 * 1024**2
     assert hub.settings.flowfile_cache_bytes == 2 * 1024**2
     assert hub.settings.provenance_indexed_fields == ("FlowFileUUID", "ProcessorID", "EventType")
@@ -204,6 +206,13 @@ def test_the_agents_flow_keeps_provenance_small(tmp_path: Path) -> None:
 def test_an_unknown_checkpoint_mode_is_refused_with_the_choices() -> None:
     flow = {"processors": {}, "settings": {"repository-checkpoints": "on-comit"}}
     with pytest.raises(ConfigurationError, match=r"not one of background, on-commit.*'on-commit'"):
+        load_flow_dict(flow, "inline")
+
+
+@pytest.mark.parametrize("size", ["3 KB", "128 KB", "256 B", "many"])
+def test_a_page_size_sqlite_cannot_use_is_refused(size: str) -> None:
+    flow = {"processors": {}, "settings": {"repository-page-size": size}}
+    with pytest.raises(ConfigurationError, match=r"settings\.repository-page-size"):
         load_flow_dict(flow, "inline")
 
 

@@ -191,7 +191,8 @@ def test_retention_by_age_keeps_ids_increasing(tmp_path: Path) -> None:
 
 
 def test_retention_by_size_drops_oldest_first(tmp_path: Path) -> None:
-    with SqliteProvenanceRepository(tmp_path) as big:
+    # 4 KB pages: at 64 KB, a repository of a few hundred kB is mostly its empty pages
+    with SqliteProvenanceRepository(tmp_path, page_size=4096) as big:
         big.register([event(f"ff-{i:05d}", at=T0 + i, claim=1 + i // 100) for i in range(4000)])
         full_size = big.size_bytes()
     limit = full_size // 4
