@@ -54,21 +54,32 @@ class ClaimWriter:
         return self.flushed + len(self._buffer)
 
     def append(self, data: bytes | bytearray | memoryview) -> int:
-        """Append and return the offset the data starts at."""
+        """Append and return the offset the data starts at. Small appends gather in a
+        buffer; a large one (a site-to-site transaction's contents) goes straight to the
+        file, as copying megabytes through the buffer costs more than the write."""
         offset = self.flushed + len(self._buffer)
-        self._buffer += data
-        if len(self._buffer) >= _FLUSH_AT:
+        if len(data) < _FLUSH_AT:
+            self._buffer += data
+            if len(self._buffer) >= _FLUSH_AT:
+                self.flush()
+        else:
             self.flush()
+            self._write(data)
         return offset
 
     def flush(self) -> None:
         if self._buffer:
-            try:
-                self._file.write(self._buffer)
-            except OSError as exc:
-                raise RepositoryError(f"cannot write content claim {self.claim}: {exc}") from exc
-            self.flushed += len(self._buffer)
+            self._write(self._buffer)
             self._buffer.clear()
+
+    def _write(self, data: bytes | bytearray | memoryview) -> None:
+        rest = memoryview(data)
+        try:
+            while rest:  # an unbuffered write may take only part (a signal, a full disk)
+                rest = rest[self._file.write(rest) :]
+        except OSError as exc:
+            raise RepositoryError(f"cannot write content claim {self.claim}: {exc}") from exc
+        self.flushed += len(data)
 
     def close(self) -> None:
         self.flush()
