@@ -109,7 +109,7 @@ class ProcessSession:
         attributes, content): their contents go into this session's claim in one append
         (a site-to-site transaction brings thousands)."""
         writer = self._claim_writer()
-        claim, offset = writer.claim, writer.append(b"".join([item[2] for item in items]))
+        claim, offset = writer.claim, writer.append_all([item[2] for item in items])
         now = now_millis()
         received = self._received
         flowfiles: list[FlowFile] = []

@@ -89,7 +89,7 @@ at its default page size of 4 KB, whatever the page size."""
 def wal_pages(writer: sqlite3.Connection, size: int) -> int:
     """How many of ``writer``'s pages make ``size`` bytes."""
     (page,) = writer.execute("PRAGMA page_size").fetchone()
-    return max(1, size // page)
+    return max(1, size // int(page))
 
 
 class WalCheckpointer:

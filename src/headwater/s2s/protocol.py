@@ -66,11 +66,12 @@ class StreamError(ValueError):
 
 
 class DataPacket:
-    """One FlowFile on the wire: its attributes and content."""
+    """One FlowFile on the wire: its attributes and content (decoded: a view into the
+    stream, which it keeps alive)."""
 
     __slots__ = ("attributes", "content")
 
-    def __init__(self, attributes: dict[str, str], content: bytes) -> None:
+    def __init__(self, attributes: dict[str, str], content: bytes | memoryview) -> None:
         self.attributes = attributes
         self.content = content
 
@@ -115,8 +116,10 @@ def encode(packets: Iterable[tuple[Mapping[str, str], bytes]]) -> bytes:
 
 
 def decode(data: bytes) -> list[DataPacket]:
-    """Every FlowFile in a stream; ``StreamError`` saying where a broken one ends."""
+    """Every FlowFile in a stream; ``StreamError`` saying where a broken one ends.
+    Contents are views into ``data``: copying each costs more than parsing it."""
     unpack_int, unpack_long = _INT.unpack_from, _LONG.unpack_from
+    view = memoryview(data)
     names: dict[bytes, str] = {}
     packets: list[DataPacket] = []
     end = len(data)
@@ -159,7 +162,7 @@ def decode(data: bytes) -> list[DataPacket]:
                     f"FlowFile {len(packets) + 1} at byte {start}: content says {size} bytes,"
                     f" {end - pos} left"
                 )
-            packets.append(DataPacket(attributes, data[pos : pos + size]))
+            packets.append(DataPacket(attributes, view[pos : pos + size]))
             pos += size
     except struct.error:
         raise StreamError(

@@ -211,3 +211,22 @@ def test_restore_counts_marks_unreferenced_claims_on_disk(tmp_path: Path) -> Non
 def test_disk_usage_counts_claim_bytes(content: ContentRepository) -> None:
     write(content, b"x" * 42)
     assert content.disk_usage() == 42
+
+
+@pytest.mark.parametrize("count", [3, 2500])  # buffered; then writev, past IOV_MAX parts
+def test_append_all_puts_parts_one_after_another(tmp_path: Path, count: int) -> None:
+    repo = ContentRepository(tmp_path / "content_repository")
+    try:
+        writer = repo.acquire_writer()
+        head = writer.append(b"head")
+        body = memoryview(b"".join(bytes([i % 251]) * 300 for i in range(count)))
+        parts = [body[i * 300 : (i + 1) * 300] for i in range(count)]
+        start = writer.append_all(parts)
+        tail = writer.append(b"tail")
+        writer.flush()
+        assert (head, start, tail) == (0, 4, 4 + 300 * count)
+        assert repo.path_of(writer.claim).read_bytes() == b"head" + body + b"tail"
+        assert repo.read(writer.claim, 4 + 300 * (count - 1), 300) == parts[-1]
+        repo.release_writer(writer)
+    finally:
+        repo.close()
