@@ -6,9 +6,10 @@ through the session), so lineage cannot be forgotten.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
     from headwater.flowfile import FlowFile
@@ -123,3 +124,51 @@ class ProvenanceEvent:
             "contentAvailable": self.claim != 0,
             "origin": self.origin,
         }
+
+
+@dataclass(slots=True)
+class EventBatch:
+    """Events of one kind for many FlowFiles that crossed to or from one place at once
+    (thousands per site-to-site transaction), kept as columns until they are written:
+    one object per transaction instead of one per FlowFile. Each of its events is what
+    ``ProvenanceEvent.of`` makes of its FlowFile with these fields (``events``)."""
+
+    event_type: ProvenanceEventType
+    flowfiles: Sequence[FlowFile]
+    component_id: str
+    component_type: str
+    timestamp: int
+    transit_uri: str
+    details: str | None = None
+    event_duration: int = 0
+    sources: Sequence[str | None] = ()  # source system FlowFile ids, one per FlowFile
+    first_id: int = -1  # assigned by the repository; the batch's ids run on from it
+
+    def __len__(self) -> int:
+        return len(self.flowfiles)
+
+    def events(self) -> list[ProvenanceEvent]:
+        """The batch as events of their own, with their ids once it has them."""
+        sources = self.sources or [None] * len(self.flowfiles)
+        events = [
+            ProvenanceEvent.of(
+                self.event_type,
+                ff,
+                self.component_id,
+                self.component_type,
+                self.timestamp,
+                transit_uri=self.transit_uri,
+                details=self.details,
+                event_duration=self.event_duration,
+                source_system_flowfile_id=source,
+            )
+            for ff, source in zip(self.flowfiles, sources, strict=True)
+        ]
+        if self.first_id >= 0:
+            for event_id, event in enumerate(events, self.first_id):
+                event.event_id = event_id
+        return events
+
+
+Recorded: TypeAlias = ProvenanceEvent | EventBatch
+"""What a session records and the repository stores: events, and batches of them."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from headwater.engine.queue import FlowFileQueue
 from headwater.errors import FlowFileHandlingError
 from headwater.flowfile import FlowFile, now_millis
-from headwater.provenance import ProvenanceEvent
+from headwater.provenance import EventBatch, ProvenanceEvent, Recorded
 from headwater.provenance import ProvenanceEventType as Ev
 
 if TYPE_CHECKING:
@@ -57,13 +57,24 @@ def commit_session(
     repos = session.repositories
     now = now_millis()
     component, ctype = node.id, node.type_name
-    events = list(session.provenance.events)  # cleared by the session once committed
+    events = session.provenance.events  # cleared by the session once committed
     described: dict[str, int] = {}
     bits, kinds_of = _BIT, described.get
     for event in events:
-        described[event.flowfile_uuid] = kinds_of(event.flowfile_uuid, 0) | bits[event.event_type]
+        if isinstance(event, EventBatch):
+            bit = bits[event.event_type]
+            for ff in event.flowfiles:
+                described[ff.uuid] = kinds_of(ff.uuid, 0) | bit
+        else:
+            uuid = event.flowfile_uuid
+            described[uuid] = kinds_of(uuid, 0) | bits[event.event_type]
     children = {c for kids in forks.values() for c in kids}
-    children.update(c for e in events if e.event_type is Ev.CLONE for c in e.child_uuids)
+    children.update(
+        c
+        for e in events
+        if e.event_type is Ev.CLONE and isinstance(e, ProvenanceEvent)
+        for c in e.child_uuids
+    )
 
     routes: dict[FlowFileQueue, list[FlowFile]] = {}
     resolved: dict[str, list[FlowFileQueue]] = {}  # relationship -> queues ([]: terminated)
@@ -146,11 +157,24 @@ def commit_session(
     for parent, kids in forks.items():
         if parent in final:
             owed.append(owe(Ev.FORK, final[parent][0], child_uuids=tuple(kids)))
-    for event in events:  # the processor's events learn the committed state; SEND keeps
-        known = final.get(event.flowfile_uuid)  # the FlowFile as it left the system
-        if known is not None and event.event_type is not Ev.SEND:
-            _describe_one(event, *known, changed_attributes)
-    events += owed
+    # The processor's events learn the committed state; SEND keeps the FlowFile as it
+    # left the system. A batch whose FlowFiles are committed as it recorded them already
+    # says so; one whose FlowFiles changed since becomes events of its own.
+    recorded: list[Recorded] = []
+    for item in events:
+        if isinstance(item, EventBatch):
+            if item.event_type is Ev.SEND or _as_recorded(item, final):
+                recorded.append(item)
+                continue
+            singles: Iterable[ProvenanceEvent] = item.events()
+        else:
+            singles = (item,)
+        for event in singles:
+            known = final.get(event.flowfile_uuid)
+            if known is not None and event.event_type is not Ev.SEND:
+                _describe_one(event, *known, changed_attributes)
+            recorded.append(event)
+    recorded += owed
 
     # No lock spans these steps, so sessions pipeline (one writes FlowFiles while another
     # writes provenance); queues accept FlowFiles slightly out of seq order for that.
@@ -164,7 +188,7 @@ def commit_session(
     # Provenance first, then the FlowFiles, with the session's event ids confirmed in
     # the same FlowFile transaction (Repositories.persist): a crash in between leaves
     # events no commit confirmed, and the next start removes them.
-    repos.persist(events, rows, deletes, receipts=receipts, received=now)
+    repos.persist(recorded, rows, deletes, receipts=receipts, received=now)
     session.durable = True
     repos.content.adjust(deltas)  # after the events have ids: see ContentRepository
     for queue, batch in routes.items():
@@ -199,6 +223,16 @@ def _resolve(
         )
     resolved[relationship] = targets
     return targets
+
+
+def _as_recorded(batch: EventBatch, final: Mapping[str, tuple[FlowFile, FlowFile | None]]) -> bool:
+    """Whether every FlowFile of ``batch`` is committed as the batch holds it and has no
+    earlier version to describe (new in this session): then its events are exact."""
+    for ff in batch.flowfiles:
+        known = final.get(ff.uuid)
+        if known is not None and (known[0] is not ff or known[1] is not None):
+            return False
+    return True
 
 
 def _describe_one(

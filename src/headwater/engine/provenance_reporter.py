@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from headwater.flowfile import FlowFile, now_millis
-from headwater.provenance import ProvenanceEvent
+from headwater.provenance import EventBatch, ProvenanceEvent, Recorded
 from headwater.provenance import ProvenanceEventType as Ev
 
 
@@ -21,7 +21,7 @@ class ProvenanceReporter:
     def __init__(self, component_id: str, component_type: str) -> None:
         self.component_id = component_id
         self.component_type = component_type
-        self.events: list[ProvenanceEvent] = []
+        self.events: list[Recorded] = []
 
     def _add(
         self,
@@ -62,31 +62,24 @@ class ProvenanceReporter:
         transit_uri: str,
         details: str | None,
         millis: int,
-        sources: Sequence[str | None],
+        sources: Sequence[str | None] = (),
     ) -> None:
         """One event per FlowFile of a batch that crossed to or from one place at once
-        (thousands per site-to-site transaction: positional fields, one clock read)."""
-        now, component, ctype = now_millis(), self.component_id, self.component_type
-        self.events += [
-            ProvenanceEvent(
-                kind,
-                ff.uuid,
-                component,
-                ctype,
-                now,
-                ff.attributes,
-                ff.entry_date,
-                ff.lineage_start,
-                ff.size,
-                ff.claim,
-                ff.offset,
-                transit_uri=transit_uri,
-                details=details,
-                event_duration=millis,
-                source_system_flowfile_id=source,
+        (thousands per site-to-site transaction), kept as one ``EventBatch``."""
+        if flowfiles:
+            self.events.append(
+                EventBatch(
+                    kind,
+                    list(flowfiles),
+                    self.component_id,
+                    self.component_type,
+                    now_millis(),
+                    transit_uri,
+                    details,
+                    millis,
+                    sources,
+                )
             )
-            for ff, source in zip(flowfiles, sources, strict=True)
-        ]
 
     def receive(
         self,
@@ -142,7 +135,7 @@ class ProvenanceReporter:
         millis: int = 0,
     ) -> None:
         """``send`` for FlowFiles that went out together, to one place."""
-        self._add_many(Ev.SEND, flowfiles, transit_uri, details, millis, [None] * len(flowfiles))
+        self._add_many(Ev.SEND, flowfiles, transit_uri, details, millis)
 
     def upload(
         self, flowfile: FlowFile, transit_uri: str, *, details: str | None = None, millis: int = 0
@@ -201,8 +194,8 @@ class ProvenanceReporter:
         they are with this session's commit: their FlowFiles are not this session's."""
         self.events.extend(events)
 
-    def take(self, predicate: Callable[[ProvenanceEvent], bool]) -> list[ProvenanceEvent]:
-        """Remove and return the events that match."""
+    def take(self, predicate: Callable[[Recorded], bool]) -> list[Recorded]:
+        """Remove and return the events (and batches) that match."""
         taken = [e for e in self.events if predicate(e)]
         self.events = [e for e in self.events if not predicate(e)]
         return taken

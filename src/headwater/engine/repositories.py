@@ -8,7 +8,7 @@ from pathlib import Path
 
 from headwater.flow.model import EngineSettings
 from headwater.flowfile import FlowFile, now_millis
-from headwater.provenance import ProvenanceEvent, ProvenanceEventType
+from headwater.provenance import ProvenanceEvent, ProvenanceEventType, Recorded
 from headwater.repository.content import ContentRepository
 from headwater.repository.flowfile import Row, SqliteFlowFileRepository
 from headwater.repository.provenance import SqliteProvenanceRepository
@@ -62,7 +62,7 @@ class Repositories:
 
     def persist(
         self,
-        events: Sequence[ProvenanceEvent],
+        events: Sequence[Recorded],
         rows: Sequence[Row] = (),
         deletes: Sequence[int] = (),
         *,
@@ -92,7 +92,7 @@ class Repositories:
         if prepared is not None:
             self.provenance.settle(prepared.first_id)
 
-    def record(self, events: Sequence[ProvenanceEvent]) -> None:
+    def record(self, events: Sequence[Recorded]) -> None:
         """Events that belong to no session commit (a DOWNLOAD, a SEND kept by a
         rollback), written and confirmed at once."""
         self.persist(events)

@@ -36,7 +36,7 @@ from typing import Any
 import orjson
 
 from headwater.errors import RepositoryError
-from headwater.provenance import ProvenanceEvent
+from headwater.provenance import EventBatch, ProvenanceEvent, Recorded
 from headwater.repository.lineage import MAX_LINEAGE_FLOWFILES, connected_flowfiles, lineage_graph
 from headwater.repository.provenance_rows import (
     INDEXED_FIELDS,
@@ -47,6 +47,7 @@ from headwater.repository.provenance_rows import (
     TIME_SKEW_MS,
     TYPE_CODES,
     PreparedEvents,
+    batch_rows,
     event_from_row,
     event_rows,
     first_id_at,
@@ -194,7 +195,7 @@ class SqliteProvenanceRepository:
 
     # -- writing ----------------------------------------------------------------------
 
-    def register(self, events: Sequence[ProvenanceEvent]) -> None:
+    def register(self, events: Sequence[Recorded]) -> None:
         """Store ``events`` now, settled at once (for events no FlowFile commit has to
         confirm; sessions use ``prepare``, ``write`` and ``settle``)."""
         if events:
@@ -204,23 +205,33 @@ class SqliteProvenanceRepository:
             finally:
                 self.settle(prepared.first_id)
 
-    def prepare(self, events: Sequence[ProvenanceEvent]) -> PreparedEvents:
-        """Reserve ids for ``events`` (setting ``event_id``) and build their rows, before
-        taking the writer: the lock is then held only while SQLite works, with the GIL
-        released, and sessions pipeline. The ids stay unsettled until ``settle``."""
+    def prepare(self, events: Sequence[Recorded]) -> PreparedEvents:
+        """Reserve ids for ``events`` (setting ``event_id``, or a batch's ``first_id``)
+        and build their rows, before taking the writer: the lock is then held only while
+        SQLite works, with the GIL released, and sessions pipeline. The ids stay
+        unsettled until ``settle``."""
+        total = sum(len(e) if isinstance(e, EventBatch) else 1 for e in events)
         with self._id_lock:
             first = self._next_id
-            self._next_id = first + len(events)
+            self._next_id = first + total
             self._unsettled.add(first)
-        for event_id, event in enumerate(events, first):
-            event.event_id = event_id
-        relatives = [
-            (uuid, first + i)
-            for i, e in enumerate(events)
-            if e.parent_uuids or e.child_uuids
-            for uuid in {e.flowfile_uuid, *e.parent_uuids, *e.child_uuids}
-        ]
-        return PreparedEvents(first, flat_params(event_rows(events, first)), relatives)
+        params: list[Any] = []
+        relatives: list[tuple[str, int]] = []
+        next_id = first
+        for run in _runs(events):
+            if isinstance(run, EventBatch):
+                run.first_id = next_id
+                params += flat_params(batch_rows(run))
+                next_id += len(run)
+                continue
+            for event_id, event in enumerate(run, next_id):
+                event.event_id = event_id
+                if event.parent_uuids or event.child_uuids:
+                    uuids = {event.flowfile_uuid, *event.parent_uuids, *event.child_uuids}
+                    relatives += [(uuid, event_id) for uuid in uuids]
+            params += flat_params(event_rows(run, next_id))
+            next_id += len(run)
+        return PreparedEvents(first, params, relatives)
 
     def write(self, prepared: PreparedEvents) -> None:
         """Store prepared rows, a slice of at most ``_WRITE_SLICE`` events per statement.
@@ -468,3 +479,18 @@ class SqliteProvenanceRepository:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _runs(events: Sequence[Recorded]) -> Iterator[EventBatch | list[ProvenanceEvent]]:
+    """Batches one by one, and the events between them together, in order."""
+    run: list[ProvenanceEvent] = []
+    for event in events:
+        if isinstance(event, EventBatch):
+            if run:
+                yield run
+                run = []
+            yield event
+        else:
+            run.append(event)
+    if run:
+        yield run

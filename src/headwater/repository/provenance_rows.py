@@ -11,11 +11,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import count, repeat
 from typing import Any
 
 import orjson
 
-from headwater.provenance import ProvenanceEvent, ProvenanceEventType
+from headwater.provenance import EventBatch, ProvenanceEvent, ProvenanceEventType
 from headwater.repository.sqlite import packed
 
 SCHEMA_VERSION = 3
@@ -93,6 +94,52 @@ def event_rows(events: Sequence[ProvenanceEvent], first_id: int) -> Iterator[tup
             packed(dumps(_payload(e))),
         )
         for event_id, e in enumerate(events, first_id)
+    )
+
+
+def batch_rows(batch: EventBatch) -> Iterator[tuple[Any, ...]]:
+    """The ``event`` rows of a batch's events, numbered from its ``first_id``: the rows
+    ``event_rows`` writes for ``batch.events()``, built from the FlowFiles directly."""
+    dumps, code, empty = orjson.dumps, TYPE_CODES[batch.event_type], dict[str, str]()
+    timestamp, component, ctype = batch.timestamp, batch.component_id, batch.component_type
+    transit, details, duration = batch.transit_uri, batch.details, batch.event_duration
+    return (
+        (
+            event_id,
+            code,
+            timestamp,
+            ff.uuid,
+            component,
+            packed(
+                dumps(
+                    (
+                        ff.attributes,
+                        ff.claim,
+                        0,
+                        ctype,
+                        ff.size,
+                        ff.offset,
+                        ff.entry_date,
+                        ff.lineage_start,
+                        0,
+                        0,
+                        duration,
+                        empty,
+                        (),
+                        (),
+                        None,
+                        details,
+                        transit,
+                        source,
+                        None,
+                        None,
+                    )
+                )
+            ),
+        )
+        for event_id, ff, source in zip(
+            count(batch.first_id), batch.flowfiles, batch.sources or repeat(None)
+        )
     )
 
 

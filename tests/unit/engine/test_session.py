@@ -688,6 +688,36 @@ def test_receive_many_keeps_uuids_and_writes_every_content_in_one_claim(
     assert {e.event_duration for e in events} == {7}
 
 
+def test_a_batch_whose_flowfiles_changed_describes_them_as_committed(harness: Harness) -> None:
+    items = [(f"{i:08d}-0000-7000-8000-000000000000", {"n": str(i)}, b"ab") for i in range(2)]
+    session = harness.session()
+    received = session.receive_many(items)
+    session.provenance.receive_many(received, "http://agent/t/2", ["a", "b"])
+    changed = session.put_attribute(received[1], "checked", "yes")
+    session.transfer_all([received[0], changed], "success")
+    session.commit()
+    events = harness.events()
+    assert [(e.flowfile_uuid, e.event_type) for e in events] == [
+        (items[0][0], "RECEIVE"),
+        (items[1][0], "RECEIVE"),
+    ], "one RECEIVE each: no ATTRIBUTES_MODIFIED for a FlowFile made in the session"
+    assert "checked" not in events[0].attributes
+    assert events[1].attributes["checked"] == "yes"
+    assert [e.source_system_flowfile_id for e in events] == ["a", "b"]
+
+
+def test_a_rollback_keeps_a_batch_of_sends(harness: Harness) -> None:
+    made = [harness.enqueue("in1", b"reading", n=str(i)) for i in range(2)]
+    session = harness.session()
+    batch = session.get_batch(10)
+    session.provenance.send_many(batch, "http://hub/t/3", millis=2)
+    session.rollback()
+    assert [(e.event_type, e.flowfile_uuid, e.transit_uri) for e in harness.events()] == [
+        ("SEND", ff.uuid, "http://hub/t/3") for ff in made
+    ]
+    assert len(harness.take("in1")) == 2, "the FlowFiles themselves went back"
+
+
 def test_send_many_then_remove_all_records_send_and_drop_per_flowfile(
     harness: Harness,
 ) -> None:
