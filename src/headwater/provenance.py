@@ -138,10 +138,11 @@ class EventBatch:
     component_id: str
     component_type: str
     timestamp: int
-    transit_uri: str
+    transit_uri: str | None
     details: str | None = None
     event_duration: int = 0
     sources: Sequence[str | None] = ()  # source system FlowFile ids, one per FlowFile
+    unchanged: bool = False  # queued FlowFiles as they were taken: previous content = content
     first_id: int = -1  # assigned by the repository; the batch's ids run on from it
 
     def __len__(self) -> int:
@@ -164,6 +165,10 @@ class EventBatch:
             )
             for ff, source in zip(self.flowfiles, sources, strict=True)
         ]
+        if self.unchanged:
+            for event in events:
+                event.previous_claim, event.previous_offset = event.claim, event.offset
+                event.previous_size = event.size
         if self.first_id >= 0:
             for event_id, event in enumerate(events, self.first_id):
                 event.event_id = event_id

@@ -82,7 +82,8 @@ def commit_session(
     deltas: dict[int, int] = {}
     acks: dict[FlowFileQueue, list[int]] = {}
     final: dict[str, tuple[FlowFile, FlowFile | None]] = {}
-    owed: list[ProvenanceEvent] = []
+    owed: list[Recorded] = []
+    drops: dict[str, list[FlowFile]] = {}  # unchanged FlowFiles ending here, by reason
     changed_attributes: dict[str, dict[str, str]] = {}
     removed = out_count = out_bytes = 0
 
@@ -133,7 +134,25 @@ def commit_session(
             if changed and not described_now and ff.attributes != original.attributes:
                 owed.append(owe(Ev.ATTRIBUTES_MODIFIED, ff))
         if drop is not None:
-            owed.append(owe(Ev.DROP, ff, details=drop or None))
+            if ff is original:  # unchanged: one batch of DROPs per reason
+                dropped = drops.get(drop)
+                if dropped is None:
+                    dropped = drops[drop] = []
+                    owed.append(
+                        EventBatch(
+                            Ev.DROP,
+                            dropped,
+                            component,
+                            ctype,
+                            now,
+                            None,
+                            drop or None,
+                            unchanged=True,
+                        )
+                    )
+                dropped.append(ff)
+            else:
+                owed.append(owe(Ev.DROP, ff, details=drop or None))
             removed += 1
             continue
         for index, queue in enumerate(targets):

@@ -103,6 +103,7 @@ def batch_rows(batch: EventBatch) -> Iterator[tuple[Any, ...]]:
     dumps, code, empty = orjson.dumps, TYPE_CODES[batch.event_type], dict[str, str]()
     timestamp, component, ctype = batch.timestamp, batch.component_id, batch.component_type
     transit, details, duration = batch.transit_uri, batch.details, batch.event_duration
+    same = batch.unchanged
     return (
         (
             event_id,
@@ -115,14 +116,14 @@ def batch_rows(batch: EventBatch) -> Iterator[tuple[Any, ...]]:
                     (
                         ff.attributes,
                         ff.claim,
-                        0,
+                        ff.claim if same else 0,
                         ctype,
                         ff.size,
                         ff.offset,
                         ff.entry_date,
                         ff.lineage_start,
-                        0,
-                        0,
+                        ff.offset if same else 0,
+                        ff.size if same else 0,
                         duration,
                         empty,
                         (),

@@ -733,7 +733,15 @@ def test_send_many_then_remove_all_records_send_and_drop_per_flowfile(
         *(("SEND", ff.uuid) for ff in made),
         *(("DROP", ff.uuid) for ff in made),
     ]
-    sends = events[:3]
+    sends, drops = events[:3], events[3:]
     assert {(e.transit_uri, e.details, e.event_duration, e.size) for e in sends} == {
         ("http://hub/t/9", "Remote Host=hub", 3, 7)
     }
+    assert [(e.claim, e.offset, e.size) for e in drops] == [
+        (ff.claim, ff.offset, ff.size) for ff in made
+    ]
+    assert [(e.previous_claim, e.previous_offset, e.previous_size) for e in drops] == [
+        (ff.claim, ff.offset, ff.size) for ff in made
+    ], "a FlowFile dropped as it was taken: its content before is its content"
+    assert {(e.details, e.transit_uri) for e in drops} == {(None, None)}
+    assert [e.attributes for e in drops] == [ff.attributes for ff in made]
