@@ -100,7 +100,7 @@ class ProcessSession:
         (site-to-site), so the lineage runs on across systems; the caller records the
         RECEIVE event. A uuid already in this session gets FlowFileHandlingError."""
         now = now_millis()
-        return self._received(uuid, attributes, 0, 0, 0, now, lineage_start or now)
+        return self._received([(uuid, attributes, b"")], 0, 0, now, lineage_start or now)[0]
 
     def receive_many(
         self, items: Sequence[tuple[str, Mapping[str, str], bytes | memoryview]]
@@ -109,35 +109,33 @@ class ProcessSession:
         attributes, content): their contents go into this session's claim in one append
         (a site-to-site transaction brings thousands)."""
         writer = self._claim_writer()
-        claim, offset = writer.claim, writer.append_all([item[2] for item in items])
+        offset = writer.append_all([item[2] for item in items])
         now = now_millis()
-        received = self._received
-        flowfiles: list[FlowFile] = []
-        for uuid, attributes, content in items:
-            size = len(content)
-            ff = received(uuid, attributes, claim if size else 0, offset, size, now, now)
-            flowfiles.append(ff)
-            offset += size
-        return flowfiles
+        return self._received(items, writer.claim, offset, now, now)
 
     def _received(
         self,
-        uuid: str,
-        attributes: Mapping[str, str],
+        items: Sequence[tuple[str, Mapping[str, str], bytes | memoryview]],
         claim: int,
         offset: int,
-        size: int,
         now: int,
         lineage_start: int,
-    ) -> FlowFile:
-        """A received FlowFile in this session: its sender's uuid, with the core
-        attributes it lacks; a uuid already here gets FlowFileHandlingError."""
-        if uuid in self._records:
-            raise FlowFileHandlingError(f"{uuid} is already part of this session")
-        attrs = {"filename": uuid, "path": "./", **attributes, "uuid": uuid}
-        ff = FlowFile(uuid, attrs, claim, offset, size, now, lineage_start)
-        self._records[uuid] = Record(None, ff, None)
-        return ff
+    ) -> list[FlowFile]:
+        """Received FlowFiles in this session, their contents one after another from
+        ``offset`` in ``claim``: each keeps its sender's uuid and gets the core attributes
+        it lacks; a uuid already here gets FlowFileHandlingError."""
+        records = self._records
+        flowfiles: list[FlowFile] = []
+        for uuid, attributes, content in items:
+            if uuid in records:
+                raise FlowFileHandlingError(f"{uuid} is already part of this session")
+            size = len(content)
+            attrs = {"filename": uuid, "path": "./", **attributes, "uuid": uuid}
+            ff = FlowFile(uuid, attrs, claim if size else 0, offset, size, now, lineage_start)
+            records[uuid] = Record(None, ff, None)
+            flowfiles.append(ff)
+            offset += size
+        return flowfiles
 
     def add_receipts(self, keys: Iterable[bytes]) -> None:
         """Record these keys of received data in the FlowFile repository in the same
