@@ -1,13 +1,7 @@
 import gc
-import platform
 import sys
 
-from headwater.engine.runtime import (
-    GC_THRESHOLDS,
-    SWITCH_INTERVAL,
-    keep_freed_memory,
-    tune_for_throughput,
-)
+from headwater.engine.runtime import GC_THRESHOLDS, SWITCH_INTERVAL, tune_for_throughput
 
 
 def test_tuning_raises_the_collector_threshold_and_still_collects_cycles() -> None:
@@ -24,7 +18,3 @@ def test_tuning_raises_the_collector_threshold_and_still_collects_cycles() -> No
         gc.unfreeze()
         gc.set_threshold(*before)
         sys.setswitchinterval(interval)
-
-
-def test_freed_memory_is_kept_where_glibc_runs() -> None:
-    assert keep_freed_memory() is (platform.libc_ver()[0] == "glibc")
