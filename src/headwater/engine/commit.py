@@ -138,18 +138,9 @@ def commit_session(
                 dropped = drops.get(drop)
                 if dropped is None:
                     dropped = drops[drop] = []
-                    owed.append(
-                        EventBatch(
-                            Ev.DROP,
-                            dropped,
-                            component,
-                            ctype,
-                            now,
-                            None,
-                            drop or None,
-                            unchanged=True,
-                        )
-                    )
+                    ended = EventBatch(Ev.DROP, dropped, component, ctype, now, None, drop or None)
+                    ended.unchanged = True
+                    owed.append(ended)
                 dropped.append(ff)
             else:
                 owed.append(owe(Ev.DROP, ff, details=drop or None))
