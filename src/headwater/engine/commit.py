@@ -138,9 +138,12 @@ def commit_session(
                 dropped = drops.get(drop)
                 if dropped is None:
                     dropped = drops[drop] = []
-                    ended = EventBatch(Ev.DROP, dropped, component, ctype, now, None, drop or None)
-                    ended.unchanged = True
-                    owed.append(ended)
+                    details = drop or None
+                    owed.append(
+                        EventBatch(
+                            Ev.DROP, dropped, component, ctype, now, None, details, unchanged=True
+                        )
+                    )
                 dropped.append(ff)
             else:
                 owed.append(owe(Ev.DROP, ff, details=drop or None))
