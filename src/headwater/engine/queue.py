@@ -146,16 +146,23 @@ class FlowFileQueue:
     # -- putting ---------------------------------------------------------------------
 
     def put_all(self, flowfiles: Sequence[FlowFile]) -> None:
-        """Add committed FlowFiles (already in the repository, in seq order)."""
+        """Add committed FlowFiles (already in the repository, in seq order): in memory
+        up to the swap threshold, the rest (and all, once any are swapped) left on disk."""
         now = time.monotonic()
         with self._lock:
-            for ff in flowfiles:
-                if self._restored or self._swap_seqs or self._active() >= self.swap_threshold:
-                    self._swap_seqs.append(ff.seq)
-                    self._swapped_bytes += ff.size
-                else:
+            swapping = self._restored or self._swap_seqs
+            room = 0 if swapping else max(0, self.swap_threshold - self._active())
+            active = flowfiles[:room]
+            if self._key is None and all(ff.penalized_until <= now for ff in active):
+                self._fifo.extend(active)
+            else:
+                for ff in active:
                     self._push(ff, now)
-                    self._active_bytes += ff.size
+            self._active_bytes += sum(ff.size for ff in active)
+            if len(flowfiles) > room:
+                swapped = flowfiles[room:]
+                self._swap_seqs.extend([ff.seq for ff in swapped])
+                self._swapped_bytes += sum(ff.size for ff in swapped)
         if self._on_overflow is not None and self.is_over_cap():
             self.shed()
 
