@@ -23,15 +23,21 @@ def batch(kind: ProvenanceEventType, sources: list[str | None] | None) -> EventB
 
 
 @pytest.mark.parametrize(
-    ("kind", "sources"),
-    [(ProvenanceEventType.RECEIVE, ["urn:a", "urn:b", None]), (ProvenanceEventType.SEND, None)],
+    ("kind", "sources", "unchanged"),
+    [
+        (ProvenanceEventType.RECEIVE, ["urn:a", "urn:b", None], False),
+        (ProvenanceEventType.SEND, None, False),
+        (ProvenanceEventType.DROP, None, True),
+    ],
 )
 def test_batch_rows_are_the_rows_of_its_events(
-    kind: ProvenanceEventType, sources: list[str | None] | None
+    kind: ProvenanceEventType, sources: list[str | None] | None, unchanged: bool
 ) -> None:
     made = batch(kind, sources)
-    made.first_id = 41
-    assert list(batch_rows(made)) == list(event_rows(made.events(), 41))
+    made.first_id, made.unchanged = 41, unchanged
+    events = made.events()
+    assert list(batch_rows(made)) == list(event_rows(events, 41))
+    assert [e.previous_size for e in events] == [100 if unchanged else 0] * 3
 
 
 def test_a_repository_numbers_batches_and_events_in_the_order_given(tmp_path: Path) -> None:
