@@ -89,6 +89,8 @@ class SqliteProvenanceRepository:
         self.max_age_seconds = max_age_seconds
         self.max_bytes = max_bytes
         self._lock = threading.Lock()  # the writer connection
+        self._waiting = 0  # threads waiting for it
+        self._waiting_lock = threading.Lock()
         self._id_lock = threading.Lock()  # the event id counter and the unsettled ids
         self._unsettled: set[int] = set()  # first ids of prepared, unconfirmed events
         self._pool_lock = threading.Lock()
@@ -178,7 +180,11 @@ class SqliteProvenanceRepository:
     def _writing(self, what: str, transaction: bool = True) -> Iterator[sqlite3.Connection]:
         """The writer connection under the lock, inside one transaction unless the
         caller runs a single statement (which SQLite makes a transaction of its own)."""
+        with self._waiting_lock:
+            self._waiting += 1
         with self._lock:
+            with self._waiting_lock:
+                self._waiting -= 1
             self._check_open()
             with self._translate(what):
                 conn = self._writer
@@ -236,7 +242,8 @@ class SqliteProvenanceRepository:
     def write(self, prepared: PreparedEvents) -> None:
         """Store prepared rows, a slice of at most ``_WRITE_SLICE`` events per statement.
 
-        A statement is its own transaction, and the writer is given up between slices:
+        A statement is its own transaction, and the writer is given up between slices
+        (and the GIL too, when another thread waits for the writer):
         a merge of 10,000 (10,000 DROPs and a JOIN with 10,000 parents) held it for
         70 ms in one transaction, and every small session waited that long behind it.
         Sliced, they wait for one slice. Atomicity is not lost: until the FlowFile
@@ -253,7 +260,7 @@ class SqliteProvenanceRepository:
             for start in range(0, len(links), _WRITE_SLICE * 2)
         ]
         for index, (head, columns, params) in enumerate(slices):
-            if index:
+            if index and self._waiting:
                 time.sleep(0)  # let a writer woken by the release take the lock first
             with self._writing("register", transaction=False):
                 insert_flat(self._writer, head, columns, params)
