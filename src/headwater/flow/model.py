@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from headwater.processor import ControllerService, Processor
 from headwater.repository.provenance_rows import INDEXED_FIELDS
+from headwater.repository.sqlite import PAGE_SIZE
 
 
 class SchedulingStrategy(StrEnum):
@@ -127,7 +128,7 @@ class EngineSettings:
     provenance_indexed_fields: tuple[str, ...] = PROVENANCE_FIELDS  # searched with an index
     content_claim_max_bytes: int = 1024 * 1024
     background_checkpoints: bool = True  # a thread per repository copies its SQLite WAL
-    page_size: int = 65_536  # SQLite's page size for repositories created from now on
+    page_size: int = PAGE_SIZE  # SQLite's, for repositories created from now on
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from headwater.flow.model import (
     SchedulingStrategy,
 )
 from headwater.processor import get_close_matches
+from headwater.repository.sqlite import MAX_PAGE_SIZE
 from headwater.units import (
     parse_data_size,
     parse_duration,
@@ -118,7 +119,7 @@ def parse_checkpoints(text: str) -> bool:
 def parse_page_size(text: str) -> int:
     """A SQLite page size: a power of two from 512 bytes to 64 KB."""
     size = parse_data_size(text)
-    if size < 512 or size > 65_536 or size & (size - 1):
+    if size < 512 or size > MAX_PAGE_SIZE or size & (size - 1):
         raise ValueError(f"{text!r} is not a SQLite page size: a power of two, 512 B to 64 KB")
     return size
 

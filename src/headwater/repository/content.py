@@ -56,19 +56,17 @@ class ClaimWriter:
 
     def append(self, data: bytes | bytearray | memoryview) -> int:
         """Append and return the offset the data starts at. Small appends gather in a
-        buffer; a large one (a site-to-site transaction's contents) goes straight to the
-        file, as copying megabytes through the buffer costs more than the write."""
+        buffer; a large one goes straight to the file (``append_all``), as copying
+        megabytes through the buffer costs more than the write."""
+        if len(data) >= _FLUSH_AT:
+            return self.append_all((data,))
         offset = self.flushed + len(self._buffer)
-        if len(data) < _FLUSH_AT:
-            self._buffer += data
-            if len(self._buffer) >= _FLUSH_AT:
-                self.flush()
-        else:
+        self._buffer += data
+        if len(self._buffer) >= _FLUSH_AT:
             self.flush()
-            self._write(data)
         return offset
 
-    def append_all(self, parts: Sequence[bytes | memoryview]) -> int:
+    def append_all(self, parts: Sequence[bytes | bytearray | memoryview]) -> int:
         """Append ``parts`` one after another and return the offset the first starts
         at. Many at once (a site-to-site transaction's contents) go to the file with
         ``writev``, straight from where they lie: no copy into one buffer first."""

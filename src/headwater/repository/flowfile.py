@@ -24,6 +24,7 @@ from headwater.errors import RepositoryError
 from headwater.flowfile import FlowFile
 from headwater.repository.sqlite import (
     MAX_PARAMETERS,
+    PAGE_SIZE,
     WalCheckpointer,
     delete_in,
     flat_params,
@@ -104,7 +105,7 @@ class SqliteFlowFileRepository:
         synchronous: str = "FULL",
         cache_bytes: int = 2 * 1024**2,
         background_checkpoints: bool = True,
-        page_size: int = 65_536,
+        page_size: int = PAGE_SIZE,
     ) -> None:
         self.directory = Path(directory)
         self._page_size = page_size

@@ -53,7 +53,7 @@ from headwater.repository.provenance_rows import (
     first_id_at,
     index_script,
 )
-from headwater.repository.sqlite import WalCheckpointer, flat_params, insert_flat
+from headwater.repository.sqlite import PAGE_SIZE, WalCheckpointer, flat_params, insert_flat
 
 _RETENTION_CHUNK = 10_000  # events per delete transaction, so writers wait briefly
 _WRITE_SLICE = 1_000  # events (or lineage links) per statement: about 5 ms of SQLite
@@ -78,7 +78,7 @@ class SqliteProvenanceRepository:
         cache_bytes: int = 64 * 1024**2,
         indexed: Collection[str] = tuple(INDEXED_FIELDS),
         background_checkpoints: bool = True,
-        page_size: int = 65_536,
+        page_size: int = PAGE_SIZE,
     ) -> None:
         self.path = Path(directory) / "provenance.db"
         self._page_size = page_size

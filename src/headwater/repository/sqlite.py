@@ -78,6 +78,13 @@ def select_in(db: sqlite3.Connection, head: str, values: Sequence[Any]) -> list[
     return rows
 
 
+PAGE_SIZE = 64 * 1024
+"""SQLite's page size for a new repository (an existing file keeps its own): a hub writes
+thousands of rows per commit, and larger pages mean fewer system calls for the WAL and
+a cheaper checkpoint. An agent's flow sets 4 KB (``repository-page-size``): each page a
+small database touches is memory."""
+MAX_PAGE_SIZE = 64 * 1024  # SQLite's largest
+
 WAL_BACKSTOP = 64 * 1024**2
 """In the background, a writer checkpoints itself past this much WAL: the backstop when
 the checkpointer falls behind."""
