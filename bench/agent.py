@@ -122,7 +122,8 @@ _AS_ON_A_DEVICE = (
     f"sys.path[:0] = {[p for p in sys.path if p]!r}  # as site would, without the .pth code\n"
     f"for name in {NOT_ON_A_DEVICE!r}: sys.modules[name] = None  # not installed there\n"
     "from headwater.cli import main\n"
-    "sys.exit(main(['agent', *sys.argv[1:]]))\n"
+    "sys.argv[:1] = ['headwater', 'agent']  # as the console script sees its command line\n"
+    "sys.exit(main())\n"
 )
 
 

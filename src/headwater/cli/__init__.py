@@ -40,12 +40,16 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line (``argv`` None: this process's own) or a command run in-process."""
+    command_line = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
     chosen = argv[0] if argv and argv[0] in COMMANDS else None
     args: argparse.Namespace | SimpleNamespace | None = None
     if chosen == "agent":
-        from headwater.cli.agent import plain_args
+        from headwater.cli.agent import one_malloc_arena, plain_args
 
+        if command_line:
+            one_malloc_arena()
         args = plain_args(argv[1:])
     if args is None:
         args = build_parser(chosen).parse_args(argv)

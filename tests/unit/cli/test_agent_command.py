@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,3 +68,27 @@ def test_the_hub_refuses_a_bad_agents_list_or_tls_options(
     command += ["--api", "127.0.0.1:0", "--agents", str(tmp_path / "agents.yaml"), *options]
     assert main(command) == 1
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="glibc's malloc arenas: Linux only")
+@pytest.mark.parametrize(("given", "expected"), [(None, "1"), ("3", "3")])
+def test_the_agent_command_keeps_one_malloc_arena_unless_told(
+    tmp_path: Path, given: str | None, expected: str
+) -> None:
+    (tmp_path / "flow.yaml").write_text(FLOW)
+    (tmp_path / "agent.yaml").write_text("agent: {id: a}\nflow: flow.yaml\n")
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    if given is not None:
+        env["MALLOC_ARENA_MAX"] = given
+    command = [sys.executable, "-m", "headwater", "agent", "--config", str(tmp_path / "agent.yaml")]
+    command += ["--data-dir", str(tmp_path / "d"), "--log-level", "ERROR"]
+    agent = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert agent.stdout is not None
+        assert "flow 'f' from" in agent.stdout.readline()  # started, in the same process
+        environ = Path(f"/proc/{agent.pid}/environ").read_bytes().split(b"\0")
+        assert f"MALLOC_ARENA_MAX={expected}".encode() in environ
+    finally:
+        agent.terminate()
+        agent.communicate(timeout=30)
+    assert agent.returncode == 0
