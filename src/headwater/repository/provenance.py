@@ -39,8 +39,10 @@ from headwater.errors import RepositoryError
 from headwater.provenance import EventBatch, ProvenanceEvent, Recorded
 from headwater.repository.lineage import MAX_LINEAGE_FLOWFILES, connected_flowfiles, lineage_graph
 from headwater.repository.provenance_rows import (
+    BLOCK_COLUMN,
     INDEXED_FIELDS,
     INSERT_HEAD,
+    ROW_VALUES,
     SCHEMA,
     SCHEMA_VERSION,
     SELECT,
@@ -48,8 +50,9 @@ from headwater.repository.provenance_rows import (
     TYPE_CODES,
     PreparedEvents,
     batch_rows,
-    event_from_row,
+    block_row,
     event_rows,
+    events_from_rows,
     first_id_at,
     index_script,
 )
@@ -82,6 +85,7 @@ class SqliteProvenanceRepository:
     ) -> None:
         self.path = Path(directory) / "provenance.db"
         self._page_size = page_size
+        self._blocks = "FlowFileUUID" not in indexed  # batches as block rows: see provenance_rows
         # SQLite's page cache: the writer's, a quarter for each reader, at most 2 MB for
         # the checkpointer. A hub's writer keeps its indexes' hot pages in 64 MB; an
         # agent's caches would otherwise grow with its repository (``provenance-cache-size``).
@@ -112,6 +116,9 @@ class SqliteProvenanceRepository:
                         " start a new one (the FlowFile and content repositories are unaffected)"
                     )
                 self._writer.executescript(SCHEMA + index_script(indexed))
+                columns = [row[1] for row in self._writer.execute("PRAGMA table_info(event)")]
+                if "first_id" not in columns:
+                    self._writer.execute(f"ALTER TABLE event ADD COLUMN {BLOCK_COLUMN}")
                 (last,) = self._writer.execute(
                     "SELECT max(coalesce((SELECT max(event_id) FROM event), 0),"
                     " coalesce((SELECT value FROM meta WHERE key = 'last_event_id'), 0))"
@@ -227,7 +234,10 @@ class SqliteProvenanceRepository:
         for run in _runs(events):
             if isinstance(run, EventBatch):
                 run.first_id = next_id
-                params += flat_params(batch_rows(run))
+                if self._blocks:
+                    params += block_row(run)
+                else:
+                    params += flat_params(batch_rows(run))
                 next_id += len(run)
                 continue
             for event_id, event in enumerate(run, next_id):
@@ -237,7 +247,7 @@ class SqliteProvenanceRepository:
                     relatives += [(uuid, event_id) for uuid in uuids]
             params += flat_params(event_rows(run, next_id))
             next_id += len(run)
-        return PreparedEvents(first, params, relatives)
+        return PreparedEvents(first, next_id - 1, params, relatives)
 
     def write(self, prepared: PreparedEvents) -> None:
         """Store prepared rows, a slice of at most ``_WRITE_SLICE`` events per statement.
@@ -250,9 +260,10 @@ class SqliteProvenanceRepository:
         commit confirms these ids, a crash leaves them unconfirmed and the next start
         removes them, and a failure here has the session ``remove`` them.
         """
+        width = _WRITE_SLICE * ROW_VALUES
         slices = [
-            (INSERT_HEAD, 6, prepared.params[start : start + _WRITE_SLICE * 6])
-            for start in range(0, len(prepared.params), _WRITE_SLICE * 6)
+            (INSERT_HEAD, ROW_VALUES, prepared.params[start : start + width])
+            for start in range(0, len(prepared.params), width)
         ]
         links = flat_params(prepared.relatives)
         slices += [
@@ -285,17 +296,14 @@ class SqliteProvenanceRepository:
         (written for sessions whose FlowFiles never committed); returns how many."""
         ranges = sorted(confirmed)
         with self._reading("remove_unconfirmed") as conn:
-            ids = [
-                row[0]
-                for row in conn.execute(
-                    "SELECT event_id FROM event WHERE event_id > ? ORDER BY event_id", (settled,)
-                )
+            rows = conn.execute(f"{_ROW_SIZES} WHERE event_id > ? ORDER BY event_id", (settled,))
+            doomed = [
+                (i, n) for i, n in rows if not any(first <= i <= last for first, last in ranges)
             ]
-        doomed = [i for i in ids if not any(first <= i <= last for first, last in ranges)]
         if doomed:
             with self._writing("remove_unconfirmed") as conn:
-                self._delete(conn, doomed, keep_mark=False)
-        return len(doomed)
+                self._delete(conn, [i for i, _ in doomed], keep_mark=False)
+        return sum(n for _, n in doomed)
 
     def apply_retention(self, now_ms: int | None = None) -> int:
         """Drop events older than ``max_age_seconds``, then the oldest until the used
@@ -311,16 +319,13 @@ class SqliteProvenanceRepository:
             boundary = first_id_at(conn, cutoff)
         while True:
             with self._writing("retention by age") as conn:
-                ids = [
-                    row[0]
-                    for row in conn.execute(
-                        "SELECT event_id FROM event WHERE event_id < ? ORDER BY event_id LIMIT ?",
-                        (boundary, _RETENTION_CHUNK),
-                    )
-                ]
-                self._delete(conn, ids)
-            removed += len(ids)
-            if len(ids) < _RETENTION_CHUNK:
+                rows = conn.execute(
+                    f"{_ROW_SIZES} WHERE event_id < ? ORDER BY event_id LIMIT ?",
+                    (boundary, _RETENTION_CHUNK),
+                ).fetchall()
+                self._delete(conn, [i for i, _ in rows])
+            removed += int(sum(n for _, n in rows))
+            if len(rows) < _RETENTION_CHUNK:
                 break
         remaining = self.count()
         while remaining:
@@ -331,17 +336,13 @@ class SqliteProvenanceRepository:
             wanted = math.ceil((used - self.max_bytes) / per_event)
             batch = min(max(wanted, 100, remaining // 100), _RETENTION_CHUNK, remaining)
             with self._writing("retention by size") as conn:
-                ids = [
-                    row[0]
-                    for row in conn.execute(
-                        "SELECT event_id FROM event ORDER BY event_id LIMIT ?", (batch,)
-                    )
-                ]
-                self._delete(conn, ids)
-            if not ids:
+                rows = conn.execute(f"{_ROW_SIZES} ORDER BY event_id LIMIT ?", (batch,)).fetchall()
+                self._delete(conn, [i for i, _ in rows])
+            if not rows:
                 break
-            removed += len(ids)
-            remaining -= len(ids)
+            gone = int(sum(n for _, n in rows))
+            removed += gone
+            remaining -= gone
         return removed
 
     def _delete(self, conn: sqlite3.Connection, ids: list[int], keep_mark: bool = True) -> None:
@@ -364,9 +365,11 @@ class SqliteProvenanceRepository:
     # -- reading ----------------------------------------------------------------------
 
     def get(self, event_id: int) -> ProvenanceEvent | None:
-        with self._reading("get") as conn:
-            row = conn.execute(f"{SELECT} WHERE event_id = ?", (event_id,)).fetchone()
-        return event_from_row(row) if row is not None else None
+        with self._reading("get") as conn:  # the event's row, or the block holding it
+            rows = conn.execute(
+                f"{SELECT} WHERE event_id >= ? ORDER BY event_id LIMIT 1", (event_id,)
+            ).fetchall()
+        return next((e for e in events_from_rows(rows) if e.event_id == event_id), None)
 
     def query(
         self,
@@ -382,8 +385,12 @@ class SqliteProvenanceRepository:
         """Events matching every filter given; times are inclusive; ordered by event id."""
         where: list[str] = []
         params: list[Any] = []
-        if flowfile is not None:
-            where.append("flowfile_uuid = ?")
+        if flowfile is not None:  # blocks are searched through (no uuid index to use)
+            where.append(
+                "(flowfile_uuid = ? OR first_id IS NOT NULL)"
+                if self._blocks
+                else "flowfile_uuid = ?"
+            )
             params.append(flowfile)
         if event_type is not None:
             code = TYPE_CODES.get(str(event_type).upper())
@@ -404,10 +411,16 @@ class SqliteProvenanceRepository:
             sql = SELECT
             if where:
                 sql += " WHERE " + " AND ".join(where)
-            sql += f" ORDER BY event_id {'DESC' if newest_first else 'ASC'} LIMIT ?"
-            params.append(max(limit, 0))
+            sql += f" ORDER BY event_id {'DESC' if newest_first else 'ASC'}"
+            if flowfile is None or not self._blocks:  # a row holds at least one event
+                sql += " LIMIT ?"
+                params.append(max(limit, 0))
             rows = conn.execute(sql, params).fetchall()
-        return [event_from_row(row) for row in rows]
+        events = events_from_rows(rows)
+        if flowfile is not None:
+            events = [e for e in events if e.flowfile_uuid == flowfile]
+        events.sort(key=_event_id, reverse=newest_first)
+        return events[: max(limit, 0)]
 
     def events_for(self, uuids: Iterable[str]) -> list[ProvenanceEvent]:
         """All events of these FlowFiles, oldest first (by timestamp, then event id)."""
@@ -417,12 +430,15 @@ class SqliteProvenanceRepository:
     def _events_for(self, conn: sqlite3.Connection, uuids: list[str]) -> list[ProvenanceEvent]:
         if not uuids:
             return []
+        blocks = " OR first_id IS NOT NULL" if self._blocks else ""
         rows = conn.execute(
-            f"{SELECT} WHERE flowfile_uuid IN (SELECT value FROM json_each(?))"
-            " ORDER BY timestamp, event_id",
+            f"{SELECT} WHERE flowfile_uuid IN (SELECT value FROM json_each(?)){blocks}",
             (orjson.dumps(uuids),),
         ).fetchall()
-        return [event_from_row(row) for row in rows]
+        wanted = set(uuids)
+        events = [e for e in events_from_rows(rows) if e.flowfile_uuid in wanted]
+        events.sort(key=_by_time)
+        return events
 
     def lineage(
         self, uuid: str, *, max_flowfiles: int = MAX_LINEAGE_FLOWFILES
@@ -449,13 +465,17 @@ class SqliteProvenanceRepository:
     def retained_from(self) -> int:
         """The lowest event id the repository may still hold: retention removes ids
         oldest first, so nothing below it will be seen again."""
-        with self._reading("retained_from") as conn:
-            (low,) = conn.execute("SELECT min(event_id) FROM event").fetchone()
-        return int(low) if low is not None else self.high_water() + 1
+        with self._reading("retained_from") as conn:  # the first row's first event
+            row = conn.execute(
+                "SELECT coalesce(first_id, event_id) FROM event ORDER BY event_id LIMIT 1"
+            ).fetchone()
+        return int(row[0]) if row is not None else self.high_water() + 1
 
     def count(self) -> int:
         with self._reading("count") as conn:
-            (n,) = conn.execute("SELECT count(*) FROM event").fetchone()
+            (n,) = conn.execute(
+                "SELECT count(*) + coalesce(sum(event_id - first_id), 0) FROM event"
+            ).fetchone()
         return int(n)
 
     def size_bytes(self) -> int:
@@ -486,6 +506,18 @@ class SqliteProvenanceRepository:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_ROW_SIZES = "SELECT event_id, event_id - coalesce(first_id, event_id) + 1 FROM event"
+"""Each row's (event id, how many events it holds)."""
+
+
+def _event_id(event: ProvenanceEvent) -> int:
+    return event.event_id
+
+
+def _by_time(event: ProvenanceEvent) -> tuple[int, int]:
+    return event.timestamp, event.event_id
 
 
 def _runs(events: Sequence[Recorded]) -> Iterator[EventBatch | list[ProvenanceEvent]]:

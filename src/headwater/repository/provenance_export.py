@@ -26,7 +26,7 @@ from typing import Any
 from headwater.errors import RepositoryError
 from headwater.provenance import ProvenanceEvent, ProvenanceEventType
 from headwater.repository.provenance import SqliteProvenanceRepository
-from headwater.repository.provenance_rows import SELECT, event_from_row
+from headwater.repository.provenance_rows import SELECT, events_from_rows
 from headwater.uuids import uuid5
 
 _EVENT_IDS = "5d6c1bb6-4f0e-4b83-9d43-7a5b1e0c2f41"
@@ -46,7 +46,7 @@ def events_after(
     try:
         conn = sqlite3.connect(f"file:{repository.path}?mode=ro", uri=True, timeout=30.0)
         with closing(conn):
-            rows = conn.execute(
+            rows = conn.execute(  # a block holding ids on both sides of after_id comes whole
                 f"{SELECT} WHERE event_id > ? AND event_id <= ? ORDER BY event_id LIMIT ?",
                 (after_id, through, limit),
             ).fetchall()
@@ -54,7 +54,7 @@ def events_after(
         raise RepositoryError(
             f"provenance repository {repository.path}: reading events to ship failed: {exc}"
         ) from exc
-    return [event_from_row(row) for row in rows]
+    return [e for e in events_from_rows(rows) if e.event_id > after_id][:limit]
 
 
 def event_uuid(platform: str, event_id: int) -> str:

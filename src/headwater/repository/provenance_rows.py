@@ -4,12 +4,21 @@ A row holds the searched fields as columns (the event type as a one-byte code) a
 the rest as one orjson array, attributes first (``previous_attributes`` is already
 the delta the session computed). Parent and child uuids are in that array for
 reading back and, for the lineage walk, also in ``event_relative(uuid, event_id)``.
+
+A repository that does not index FlowFile uuids (an agent's) stores each batch (the
+thousands of SENDs, DROPs or RECEIVEs of one site-to-site transaction) as one block
+row: ``event_id`` is the batch's last id, ``first_id`` its first, the shared fields
+are columns as for an event, and the payload holds the shared rest once and one short
+array per FlowFile. A row costs about a microsecond in SQLite whatever it holds, and
+as much again to build in Python; a block makes that once per transaction. Every read
+expands blocks into their events (``events_from_rows``); a single event's ``first_id``
+is NULL.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import count, repeat
 from typing import Any
@@ -37,7 +46,8 @@ CREATE TABLE IF NOT EXISTS event (
     timestamp INTEGER NOT NULL,
     flowfile_uuid TEXT NOT NULL,
     component_id TEXT NOT NULL,
-    payload BLOB NOT NULL
+    payload BLOB NOT NULL,
+    first_id INTEGER  -- a block's first event id; NULL for a single event
 );
 DROP INDEX IF EXISTS event_by_timestamp;
 DROP INDEX IF EXISTS event_by_claim;
@@ -71,7 +81,9 @@ def index_script(indexed: Collection[str]) -> str:
     )
 
 
-COLUMNS = "event_id, event_type, timestamp, flowfile_uuid, component_id, payload"
+COLUMNS = "event_id, event_type, timestamp, flowfile_uuid, component_id, payload, first_id"
+ROW_VALUES = 7
+BLOCK_COLUMN = "first_id INTEGER"  # added to repositories made before blocks
 INSERT_HEAD = f"INSERT INTO event ({COLUMNS})"
 SELECT = f"SELECT {COLUMNS} FROM event"
 
@@ -92,6 +104,7 @@ def event_rows(events: Sequence[ProvenanceEvent], first_id: int) -> Iterator[tup
             e.flowfile_uuid,
             e.component_id,
             packed(dumps(_payload(e))),
+            None,
         )
         for event_id, e in enumerate(events, first_id)
     )
@@ -137,11 +150,67 @@ def batch_rows(batch: EventBatch) -> Iterator[tuple[Any, ...]]:
                     )
                 )
             ),
+            None,
         )
         for event_id, ff, source in zip(
             count(batch.first_id), batch.flowfiles, batch.sources or repeat(None)
         )
     )
+
+
+def block_row(batch: EventBatch) -> tuple[Any, ...]:
+    """A batch as one block row, its ids from ``first_id`` (see the module docstring)."""
+    flowfiles = [
+        (ff.uuid, ff.attributes, ff.claim, ff.offset, ff.size, ff.entry_date, ff.lineage_start)
+        for ff in batch.flowfiles
+    ]
+    shared = (batch.component_type, batch.details, batch.transit_uri, batch.event_duration)
+    payload = orjson.dumps((*shared, batch.unchanged, flowfiles, batch.sources or None))
+    last = batch.first_id + len(batch) - 1
+    code = TYPE_CODES[batch.event_type]
+    return (last, code, batch.timestamp, "", batch.component_id, payload, batch.first_id)
+
+
+def events_from_rows(rows: Iterable[tuple[Any, ...]]) -> list[ProvenanceEvent]:
+    """The events of ``rows`` (``SELECT`` rows), a block's expanded in id order."""
+    events: list[ProvenanceEvent] = []
+    for row in rows:
+        if row[6] is None:
+            events.append(event_from_row(row))
+        else:
+            events += _block_events(row)
+    return events
+
+
+def _block_events(row: tuple[Any, ...]) -> list[ProvenanceEvent]:
+    first, kind, timestamp, component = row[6], TYPES[row[1]], row[2], row[4]
+    ctype, details, transit, duration, unchanged, flowfiles, sources = orjson.loads(row[5])
+    return [
+        ProvenanceEvent(
+            event_id=event_id,
+            event_type=kind,
+            timestamp=timestamp,
+            flowfile_uuid=uuid,
+            component_id=component,
+            component_type=ctype,
+            attributes=attributes,
+            claim=claim,
+            offset=offset,
+            size=size,
+            entry_date=entry,
+            lineage_start=lineage,
+            previous_claim=claim if unchanged else 0,
+            previous_offset=offset if unchanged else 0,
+            previous_size=size if unchanged else 0,
+            event_duration=duration,
+            details=details,
+            transit_uri=transit,
+            source_system_flowfile_id=source,
+        )
+        for event_id, (uuid, attributes, claim, offset, size, entry, lineage), source in zip(
+            count(first), flowfiles, sources or repeat(None)
+        )
+    ]
 
 
 def _payload(e: ProvenanceEvent) -> tuple[Any, ...]:
@@ -228,12 +297,10 @@ def event_from_row(row: tuple[Any, ...]) -> ProvenanceEvent:
 @dataclass(frozen=True)
 class PreparedEvents:
     """Events with their ids reserved and rows built: ``params`` is the rows' values
-    one after another (6 per event), ``relatives`` the (uuid, event id) lineage links."""
+    one after another (``ROW_VALUES`` per row: an event, or a block of them),
+    ``relatives`` the (uuid, event id) lineage links."""
 
     first_id: int
+    last_id: int
     params: list[Any]
     relatives: list[tuple[str, int]]
-
-    @property
-    def last_id(self) -> int:
-        return self.first_id + len(self.params) // 6 - 1

@@ -16,6 +16,8 @@ from headwater.provenance import ProvenanceEvent, ProvenanceEventType
 from headwater.repository.provenance import SqliteProvenanceRepository
 from headwater.repository.provenance_rows import INDEXED_FIELDS
 
+pytestmark = pytest.mark.usefixtures("provenance_layout")
+
 T0 = 1_700_000_000_000
 
 
@@ -300,7 +302,7 @@ def test_searches_answer_the_same_with_fewer_indexes(
     tmp_path: Path, indexed: tuple[str, ...]
 ) -> None:
     """An agent keeps no secondary index (its events are searched on the hub): every
-    search still answers, by scanning; reopening with the defaults builds them again."""
+    search still answers, by scanning; reopening with all of them builds them again."""
     events = [
         event("a", ProvenanceEventType.RECEIVE, component="in"),
         event("b", ProvenanceEventType.SEND, component="out"),
@@ -318,7 +320,7 @@ def test_searches_answer_the_same_with_fewer_indexes(
             "DROP",
         ]
         assert [e.flowfile_uuid for e in repo.query(component="out", event_type="SEND")] == ["b"]
-    with SqliteProvenanceRepository(tmp_path) as again:
+    with SqliteProvenanceRepository(tmp_path, indexed=INDEXED_FIELDS) as again:
         names = {r[0] for r in again._writer.execute("SELECT name FROM sqlite_master")}
         assert {"event_by_flowfile", "event_by_component", "event_by_type"} <= names
         assert again.count() == 3

@@ -11,6 +11,8 @@ from headwater.provenance import EventBatch, ProvenanceEvent, ProvenanceEventTyp
 from headwater.repository.provenance import SqliteProvenanceRepository
 from headwater.repository.provenance_rows import batch_rows, event_rows
 
+pytestmark = pytest.mark.usefixtures("provenance_layout")
+
 
 def batch(kind: ProvenanceEventType, sources: list[str | None] | None) -> EventBatch:
     flowfiles = [FlowFile.create({"n": str(i)}) for i in range(3)]

@@ -20,6 +20,8 @@ from headwater.repository.provenance_export import (
 )
 from headwater.testing import TestRunner
 
+pytestmark = pytest.mark.usefixtures("provenance_layout")
+
 T0 = 1_700_000_000_000
 E = ProvenanceEventType
 
