@@ -49,7 +49,7 @@ from headwater.repository.provenance_rows import (
     TIME_SKEW_MS,
     TYPE_CODES,
     PreparedEvents,
-    batch_rows,
+    block_members,
     block_row,
     event_rows,
     events_from_rows,
@@ -59,10 +59,10 @@ from headwater.repository.provenance_rows import (
 from headwater.repository.sqlite import PAGE_SIZE, WalCheckpointer, flat_params, insert_flat
 
 _RETENTION_CHUNK = 10_000  # events per delete transaction, so writers wait briefly
-_WRITE_SLICE = 1_000  # events (or lineage links) per statement: about 5 ms of SQLite
-
-
+_WRITE_SLICE = 1_000  # rows (events, or blocks of them) per statement: about 5 ms of SQLite
+_LINK_SLICE = 5_000  # (uuid, event id) pairs per statement: a few ms
 _RELATIVE_HEAD = "INSERT OR IGNORE INTO event_relative (uuid, event_id)"
+_MEMBER_HEAD = "INSERT INTO event_member (uuid, event_id)"
 
 
 class SqliteProvenanceRepository:
@@ -85,7 +85,7 @@ class SqliteProvenanceRepository:
     ) -> None:
         self.path = Path(directory) / "provenance.db"
         self._page_size = page_size
-        self._blocks = "FlowFileUUID" not in indexed  # batches as block rows: see provenance_rows
+        self._uuid_index = "FlowFileUUID" in indexed  # and so blocks' members: see provenance_rows
         # SQLite's page cache: the writer's, a quarter for each reader, at most 2 MB for
         # the checkpointer. A hub's writer keeps its indexes' hot pages in 64 MB; an
         # agent's caches would otherwise grow with its repository (``provenance-cache-size``).
@@ -115,10 +115,13 @@ class SqliteProvenanceRepository:
                         f" {SCHEMA_VERSION}: move the provenance_repository folder aside to"
                         " start a new one (the FlowFile and content repositories are unaffected)"
                     )
-                self._writer.executescript(SCHEMA + index_script(indexed))
                 columns = [row[1] for row in self._writer.execute("PRAGMA table_info(event)")]
-                if "first_id" not in columns:
+                if columns and "first_id" not in columns:  # made before blocks
                     self._writer.execute(f"ALTER TABLE event ADD COLUMN {BLOCK_COLUMN}")
+                had_index = self._has_uuid_index()
+                self._writer.executescript(SCHEMA + index_script(indexed))
+                if self._uuid_index and not had_index:
+                    self._index_members()
                 (last,) = self._writer.execute(
                     "SELECT max(coalesce((SELECT max(event_id) FROM event), 0),"
                     " coalesce((SELECT value FROM meta WHERE key = 'last_event_id'), 0))"
@@ -135,6 +138,24 @@ class SqliteProvenanceRepository:
         self._next_id: int = last + 1
 
     # -- plumbing ---------------------------------------------------------------------
+
+    def _has_uuid_index(self) -> bool:
+        index = INDEXED_FIELDS["FlowFileUUID"][0]
+        found = self._writer.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (index,)
+        ).fetchone()
+        return found is not None
+
+    def _index_members(self) -> None:
+        """Blocks written while FlowFile uuids were not indexed get their members."""
+        writer = self._writer
+        writer.execute("BEGIN")
+        writer.execute("DELETE FROM event_member")
+        cursor = writer.execute(f"{SELECT} WHERE first_id IS NOT NULL")
+        for row in cursor.fetchall():
+            pairs = [value for e in events_from_rows([row]) for value in (e.flowfile_uuid, row[0])]
+            insert_flat(writer, _MEMBER_HEAD, 2, pairs)
+        writer.execute("COMMIT")
 
     def _connect(self, cache_kb: int) -> sqlite3.Connection:
         conn = sqlite3.connect(
@@ -229,25 +250,25 @@ class SqliteProvenanceRepository:
             self._next_id = first + total
             self._unsettled.add(first)
         params: list[Any] = []
-        relatives: list[tuple[str, int]] = []
+        relatives: list[Any] = []
+        members: list[Any] = []
         next_id = first
         for run in _runs(events):
             if isinstance(run, EventBatch):
                 run.first_id = next_id
-                if self._blocks:
-                    params += block_row(run)
-                else:
-                    params += flat_params(batch_rows(run))
+                params += block_row(run)
+                if self._uuid_index:
+                    members += block_members(run)
                 next_id += len(run)
                 continue
             for event_id, event in enumerate(run, next_id):
                 event.event_id = event_id
                 if event.parent_uuids or event.child_uuids:
                     uuids = {event.flowfile_uuid, *event.parent_uuids, *event.child_uuids}
-                    relatives += [(uuid, event_id) for uuid in uuids]
+                    relatives += [value for uuid in uuids for value in (uuid, event_id)]
             params += flat_params(event_rows(run, next_id))
             next_id += len(run)
-        return PreparedEvents(first, next_id - 1, params, relatives)
+        return PreparedEvents(first, next_id - 1, params, relatives, members)
 
     def write(self, prepared: PreparedEvents) -> None:
         """Store prepared rows, a slice of at most ``_WRITE_SLICE`` events per statement.
@@ -265,11 +286,11 @@ class SqliteProvenanceRepository:
             (INSERT_HEAD, ROW_VALUES, prepared.params[start : start + width])
             for start in range(0, len(prepared.params), width)
         ]
-        links = flat_params(prepared.relatives)
-        slices += [
-            (_RELATIVE_HEAD, 2, links[start : start + _WRITE_SLICE * 2])
-            for start in range(0, len(links), _WRITE_SLICE * 2)
-        ]
+        for head, links in ((_RELATIVE_HEAD, prepared.relatives), (_MEMBER_HEAD, prepared.members)):
+            slices += [
+                (head, 2, links[start : start + _LINK_SLICE * 2])
+                for start in range(0, len(links), _LINK_SLICE * 2)
+            ]
         for index, (head, columns, params) in enumerate(slices):
             if index and self._waiting:
                 time.sleep(0)  # let a writer woken by the release take the lock first
@@ -354,10 +375,11 @@ class SqliteProvenanceRepository:
                 (self._next_id - 1,),
             )
         doomed = orjson.dumps(ids)
-        conn.execute(
-            "DELETE FROM event_relative WHERE event_id IN (SELECT value FROM json_each(?))",
-            (doomed,),
-        )
+        for table in ("event_relative", "event_member"):
+            conn.execute(
+                f"DELETE FROM {table} WHERE event_id IN (SELECT value FROM json_each(?))",
+                (doomed,),
+            )
         conn.execute(
             "DELETE FROM event WHERE event_id IN (SELECT value FROM json_each(?))", (doomed,)
         )
@@ -385,13 +407,9 @@ class SqliteProvenanceRepository:
         """Events matching every filter given; times are inclusive; ordered by event id."""
         where: list[str] = []
         params: list[Any] = []
-        if flowfile is not None:  # blocks are searched through (no uuid index to use)
-            where.append(
-                "(flowfile_uuid = ? OR first_id IS NOT NULL)"
-                if self._blocks
-                else "flowfile_uuid = ?"
-            )
-            params.append(flowfile)
+        if flowfile is not None:  # its events' rows, and the blocks that may hold one
+            where.append(f"(flowfile_uuid = ? OR {self._blocks_of('= ?')})")
+            params += [flowfile, flowfile] if self._uuid_index else [flowfile]
         if event_type is not None:
             code = TYPE_CODES.get(str(event_type).upper())
             if code is None:
@@ -412,7 +430,7 @@ class SqliteProvenanceRepository:
             if where:
                 sql += " WHERE " + " AND ".join(where)
             sql += f" ORDER BY event_id {'DESC' if newest_first else 'ASC'}"
-            if flowfile is None or not self._blocks:  # a row holds at least one event
+            if flowfile is None or self._uuid_index:  # each row has an event to show
                 sql += " LIMIT ?"
                 params.append(max(limit, 0))
             rows = conn.execute(sql, params).fetchall()
@@ -430,15 +448,23 @@ class SqliteProvenanceRepository:
     def _events_for(self, conn: sqlite3.Connection, uuids: list[str]) -> list[ProvenanceEvent]:
         if not uuids:
             return []
-        blocks = " OR first_id IS NOT NULL" if self._blocks else ""
+        listed = orjson.dumps(uuids)
+        among = "IN (SELECT value FROM json_each(?))"
         rows = conn.execute(
-            f"{SELECT} WHERE flowfile_uuid IN (SELECT value FROM json_each(?)){blocks}",
-            (orjson.dumps(uuids),),
+            f"{SELECT} WHERE flowfile_uuid {among} OR {self._blocks_of(among)}",
+            (listed, listed) if self._uuid_index else (listed,),
         ).fetchall()
         wanted = set(uuids)
         events = [e for e in events_from_rows(rows) if e.flowfile_uuid in wanted]
         events.sort(key=_by_time)
         return events
+
+    def _blocks_of(self, condition: str) -> str:
+        """SQL for the block rows that may hold FlowFiles whose uuid meets ``condition``:
+        found through their members, or every block when uuids are not indexed."""
+        if self._uuid_index:
+            return f"event_id IN (SELECT event_id FROM event_member WHERE uuid {condition})"
+        return "first_id IS NOT NULL"
 
     def lineage(
         self, uuid: str, *, max_flowfiles: int = MAX_LINEAGE_FLOWFILES

@@ -5,14 +5,15 @@ the rest as one orjson array, attributes first (``previous_attributes`` is alrea
 the delta the session computed). Parent and child uuids are in that array for
 reading back and, for the lineage walk, also in ``event_relative(uuid, event_id)``.
 
-A repository that does not index FlowFile uuids (an agent's) stores each batch (the
-thousands of SENDs, DROPs or RECEIVEs of one site-to-site transaction) as one block
-row: ``event_id`` is the batch's last id, ``first_id`` its first, the shared fields
-are columns as for an event, and the payload holds the shared rest once and one short
-array per FlowFile. A row costs about a microsecond in SQLite whatever it holds, and
-as much again to build in Python; a block makes that once per transaction. Every read
-expands blocks into their events (``events_from_rows``); a single event's ``first_id``
-is NULL.
+A batch (the thousands of SENDs, DROPs or RECEIVEs of one site-to-site transaction)
+is one block row: ``event_id`` is the batch's last id, ``first_id`` its first, the
+shared fields are columns as for an event, and the payload holds the shared rest once
+and one short array per FlowFile. A row costs about a microsecond in SQLite whatever
+it holds, and as much again to build in Python, and each secondary index as much
+again; a block pays that once per transaction. Every read expands blocks into their
+events (``events_from_rows``); a single event's ``first_id`` is NULL. Where FlowFile
+uuids are indexed (a hub), ``event_member(uuid, event_id)`` finds a FlowFile's blocks:
+two small index entries per FlowFile instead of a row and three.
 """
 
 from __future__ import annotations
@@ -59,6 +60,12 @@ CREATE TABLE IF NOT EXISTS event_relative (
     PRIMARY KEY (uuid, event_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS event_relative_by_event ON event_relative (event_id);
+CREATE TABLE IF NOT EXISTS event_member (
+    uuid TEXT NOT NULL,
+    event_id INTEGER NOT NULL,
+    PRIMARY KEY (uuid, event_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS event_member_by_event ON event_member (event_id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 PRAGMA user_version = {SCHEMA_VERSION};
 """
@@ -110,54 +117,6 @@ def event_rows(events: Sequence[ProvenanceEvent], first_id: int) -> Iterator[tup
     )
 
 
-def batch_rows(batch: EventBatch) -> Iterator[tuple[Any, ...]]:
-    """The ``event`` rows of a batch's events, numbered from its ``first_id``: the rows
-    ``event_rows`` writes for ``batch.events()``, built from the FlowFiles directly."""
-    dumps, code, empty = orjson.dumps, TYPE_CODES[batch.event_type], dict[str, str]()
-    timestamp, component, ctype = batch.timestamp, batch.component_id, batch.component_type
-    transit, details, duration = batch.transit_uri, batch.details, batch.event_duration
-    same = batch.unchanged
-    return (
-        (
-            event_id,
-            code,
-            timestamp,
-            ff.uuid,
-            component,
-            packed(
-                dumps(
-                    (
-                        ff.attributes,
-                        ff.claim,
-                        ff.claim if same else 0,
-                        ctype,
-                        ff.size,
-                        ff.offset,
-                        ff.entry_date,
-                        ff.lineage_start,
-                        ff.offset if same else 0,
-                        ff.size if same else 0,
-                        duration,
-                        empty,
-                        (),
-                        (),
-                        None,
-                        details,
-                        transit,
-                        source,
-                        None,
-                        None,
-                    )
-                )
-            ),
-            None,
-        )
-        for event_id, ff, source in zip(
-            count(batch.first_id), batch.flowfiles, batch.sources or repeat(None)
-        )
-    )
-
-
 def block_row(batch: EventBatch) -> tuple[Any, ...]:
     """A batch as one block row, its ids from ``first_id`` (see the module docstring)."""
     flowfiles = [
@@ -169,6 +128,12 @@ def block_row(batch: EventBatch) -> tuple[Any, ...]:
     last = batch.first_id + len(batch) - 1
     code = TYPE_CODES[batch.event_type]
     return (last, code, batch.timestamp, "", batch.component_id, payload, batch.first_id)
+
+
+def block_members(batch: EventBatch) -> list[Any]:
+    """The (uuid, block row id) pairs of a batch's FlowFiles, one after another."""
+    last = batch.first_id + len(batch) - 1
+    return [value for ff in batch.flowfiles for value in (ff.uuid, last)]
 
 
 def events_from_rows(rows: Iterable[tuple[Any, ...]]) -> list[ProvenanceEvent]:
@@ -298,9 +263,11 @@ def event_from_row(row: tuple[Any, ...]) -> ProvenanceEvent:
 class PreparedEvents:
     """Events with their ids reserved and rows built: ``params`` is the rows' values
     one after another (``ROW_VALUES`` per row: an event, or a block of them),
-    ``relatives`` the (uuid, event id) lineage links."""
+    ``relatives`` the (uuid, event id) lineage links and ``members`` the blocks'
+    (uuid, row id) pairs, each flat."""
 
     first_id: int
     last_id: int
     params: list[Any]
-    relatives: list[tuple[str, int]]
+    relatives: list[Any]
+    members: list[Any]

@@ -1,5 +1,5 @@
-"""The provenance tests run against both row layouts: a hub's (every FlowFile uuid
-indexed, one row per event) and an agent's (no uuid index, batches as block rows)."""
+"""The provenance tests run against both set-ups: a hub's (FlowFile uuids indexed, a
+block's FlowFiles found through its members) and an agent's (no index: searches scan)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import pytest
 from headwater.repository.provenance import SqliteProvenanceRepository
 
 
-@pytest.fixture(params=["rows", "blocks"])
+@pytest.fixture(params=["indexed", "unindexed"])
 def provenance_layout(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Repositories made without ``indexed`` get the layout's default."""
-    if request.param == "blocks":
+    if request.param == "unindexed":
         defaults = SqliteProvenanceRepository.__init__.__kwdefaults__
         monkeypatch.setitem(defaults, "indexed", ())
     return str(request.param)

@@ -9,7 +9,6 @@ import pytest
 from headwater.flowfile import FlowFile
 from headwater.provenance import EventBatch, ProvenanceEvent, ProvenanceEventType
 from headwater.repository.provenance import SqliteProvenanceRepository
-from headwater.repository.provenance_rows import batch_rows, event_rows
 
 pytestmark = pytest.mark.usefixtures("provenance_layout")
 
@@ -32,13 +31,16 @@ def batch(kind: ProvenanceEventType, sources: list[str | None] | None) -> EventB
         (ProvenanceEventType.DROP, None, True),
     ],
 )
-def test_batch_rows_are_the_rows_of_its_events(
-    kind: ProvenanceEventType, sources: list[str | None] | None, unchanged: bool
+def test_a_batch_reads_back_as_its_events(
+    tmp_path: Path, kind: ProvenanceEventType, sources: list[str | None] | None, unchanged: bool
 ) -> None:
     made = batch(kind, sources)
-    made.first_id, made.unchanged = 41, unchanged
+    made.unchanged = unchanged
+    with SqliteProvenanceRepository(tmp_path) as repo:
+        repo.register([made])
+        stored = repo.query(newest_first=False)
     events = made.events()
-    assert list(batch_rows(made)) == list(event_rows(events, 41))
+    assert stored == events and [e.event_id for e in stored] == [1, 2, 3]
     assert [e.previous_size for e in events] == [100 if unchanged else 0] * 3
 
 

@@ -1,15 +1,21 @@
-"""An agent's repository (no FlowFile uuid index) keeps each batch as one block row,
-and every read sees the block's events as if each had a row of its own."""
+"""A batch is one block row, and every read sees its events as if each had a row of
+its own: in a hub's repository (FlowFile uuids indexed, through the block's members)
+and in an agent's (no index)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import pytest
 
 from headwater.flowfile import FlowFile
 from headwater.provenance import EventBatch, ProvenanceEvent
 from headwater.provenance import ProvenanceEventType as Ev
 from headwater.repository.provenance import SqliteProvenanceRepository
 from headwater.repository.provenance_export import events_after
+from headwater.repository.provenance_rows import INDEXED_FIELDS
+
+pytestmark = pytest.mark.usefixtures("provenance_layout")
 
 NOW = 1_700_000_000_000
 
@@ -18,7 +24,7 @@ def stored(tmp_path: Path, at: int = NOW) -> tuple[SqliteProvenanceRepository, l
     """Ids 1 (CREATE of x), 2-6 (a SEND batch of five), 7 (CREATE of y)."""
     sent = [FlowFile.create({"n": str(i)}) for i in range(5)]
     x, y = FlowFile.create(), FlowFile.create()
-    repo = SqliteProvenanceRepository(tmp_path, indexed=())
+    repo = SqliteProvenanceRepository(tmp_path)
     repo.register(
         [
             ProvenanceEvent.of(Ev.CREATE, x, "gen", "GenerateFlowFile", at),
@@ -53,7 +59,7 @@ def test_a_batch_is_one_row_and_reads_as_its_events(tmp_path: Path) -> None:
             1,
             6,
         ]
-    with SqliteProvenanceRepository(tmp_path, indexed=()) as reopened:
+    with SqliteProvenanceRepository(tmp_path) as reopened:
         assert reopened.high_water() == 7  # ids go on after the block's last
 
 
@@ -89,3 +95,12 @@ def test_a_repository_from_before_blocks_gains_the_column(tmp_path: Path) -> Non
             ff.uuid for ff in flowfiles
         ]
         assert repo.count() == 9
+
+
+def test_indexing_uuids_later_finds_the_blocks_written_before(tmp_path: Path) -> None:
+    with SqliteProvenanceRepository(tmp_path, indexed=()) as agent:
+        sent = [FlowFile.create() for _ in range(3)]
+        agent.register([EventBatch(Ev.SEND, sent, "rpg", "RemoteProcessGroup", NOW, "http://h")])
+    with SqliteProvenanceRepository(tmp_path, indexed=INDEXED_FIELDS) as indexed:
+        assert [e.event_id for e in indexed.query(flowfile=sent[1].uuid)] == [2]
+        assert [e.event_id for e in indexed.events_for([sent[2].uuid])] == [3]
