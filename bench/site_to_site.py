@@ -1,8 +1,8 @@
 """Site-to-site throughput: 1 KB FlowFiles from a sender to a hub on loopback.
 
 The hub runs in a process of its own (as it would on another machine): its API with an
-InputPort whose FlowFiles queue up durably (SQLite, synchronous=FULL, one RECEIVE
-event and one receipt per FlowFile). The sender is a flow of its own: a queue filled
+InputPort whose FlowFiles queue up durably (SQLite, synchronous=FULL, a row and a
+receipt per FlowFile, a transaction's RECEIVE events one block row). The sender is a flow of its own: a queue filled
 beforehand (as store-and-forward leaves it) drained by a RemoteProcessGroup with
 --tasks concurrent transactions; each transaction is one request of up to --batch
 FlowFiles, confirmed after the hub's commit, then a SEND and a DROP per FlowFile and
