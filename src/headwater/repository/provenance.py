@@ -256,6 +256,8 @@ class SqliteProvenanceRepository:
         for run in _runs(events):
             if isinstance(run, EventBatch):
                 run.first_id = next_id
+                if not run:  # no events, so no block (its last id would be taken)
+                    continue
                 params += block_row(run)
                 if self._uuid_index:
                     members += block_members(run)

@@ -104,3 +104,19 @@ def test_indexing_uuids_later_finds_the_blocks_written_before(tmp_path: Path) ->
     with SqliteProvenanceRepository(tmp_path, indexed=INDEXED_FIELDS) as indexed:
         assert [e.event_id for e in indexed.query(flowfile=sent[1].uuid)] == [2]
         assert [e.event_id for e in indexed.events_for([sent[2].uuid])] == [3]
+
+
+def test_an_empty_batch_takes_no_id_and_no_row(tmp_path: Path) -> None:
+    x = FlowFile.create()
+    with SqliteProvenanceRepository(tmp_path) as repo:
+        repo.register(
+            [
+                ProvenanceEvent.of(Ev.CREATE, x, "gen", "GenerateFlowFile", NOW),
+                EventBatch(Ev.SEND, [], "rpg", "RemoteProcessGroup", NOW, "http://h"),
+                ProvenanceEvent.of(Ev.DROP, x, "gen", "GenerateFlowFile", NOW),
+            ]
+        )
+        assert [(e.event_id, e.event_type) for e in repo.query(newest_first=False)] == [
+            (1, "CREATE"),
+            (2, "DROP"),
+        ]
