@@ -2,12 +2,13 @@
 
 The hub runs in a process of its own (as it would on another machine): its API with an
 InputPort whose FlowFiles queue up durably (SQLite, synchronous=FULL, a row and a
-receipt per FlowFile, a transaction's RECEIVE events one block row). The sender is a flow of its own: a queue filled
-beforehand (as store-and-forward leaves it) drained by a RemoteProcessGroup with
---tasks concurrent transactions; each transaction is one request of up to --batch
-FlowFiles, confirmed after the hub's commit, then a SEND and a DROP per FlowFile and
-one commit on the sender's side. The sender's provenance is set up as an agent's
-(flows/agent.yaml): no secondary indexes, since an agent's events are searched on the hub.
+receipt per FlowFile, a transaction's RECEIVE events one block row). The sender is a
+flow of its own: a queue filled beforehand (as store-and-forward leaves it) drained by
+a RemoteProcessGroup with --tasks concurrent transactions; each transaction is one
+request of up to --batch FlowFiles, confirmed after the hub's commit, then a SEND and
+a DROP per FlowFile (a block row each) and one commit on the sender's side. The
+sender's provenance is set up as an agent's (flows/agent.yaml): no secondary indexes,
+since an agent's events are searched on the hub.
 
 In the same run, the same bytes (the very streams the sender made, the same size per
 request) are POSTed raw to a bare ASGI endpoint in the hub process that reads the body
